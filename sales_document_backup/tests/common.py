@@ -1,0 +1,76 @@
+"""Helpers shared by the backup tests: keys, a loopback S3 server, config."""
+
+import os
+import shutil
+import socket
+import tempfile
+from contextlib import contextmanager
+
+from ..lib import crypto
+
+_KEYS = {}
+
+
+def key_pair(label="main"):
+    """(private path, public path) of an RSA pair generated once per run."""
+    if label not in _KEYS:
+        directory = tempfile.mkdtemp(prefix=f"sdb-keys-{label}-")
+        private, public = os.path.join(directory, "private.pem"), os.path.join(directory, "public.pem")
+        crypto.generate_key_pair(private, public, key_size=2048)
+        _KEYS[label] = (private, public)
+    return _KEYS[label]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class MotoS3:
+    """An S3-protocol server (moto) listening on loopback for the tests."""
+
+    access_key = "testing-access"
+    secret_key = "testing-secret"
+
+    def __init__(self):
+        from moto.server import ThreadedMotoServer
+
+        self.port = free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.running = False
+
+    def start(self):
+        self._server.start()
+        self.running = True
+        return self
+
+    def stop(self):
+        if self.running:
+            self._server.stop()
+            self.running = False
+
+    def credentials(self):
+        return {"access_key": self.access_key, "secret_key": self.secret_key, "region": "us-east-1"}
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint_url, region_name="us-east-1",
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+        )
+
+    def create_bucket(self, name):
+        self.client().create_bucket(Bucket=name)
+        return name
+
+
+@contextmanager
+def temp_dir(prefix="sdb-test-"):
+    path = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
