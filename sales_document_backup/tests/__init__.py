@@ -1,2 +1,1 @@
-from . import test_install
-from . import test_lib_crypto
+from . import test_install, test_lib_crypto, test_lib_dump, test_lib_manifest, test_lib_storage
