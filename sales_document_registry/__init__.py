@@ -1,0 +1,10 @@
+from odoo.tools import SQL
+
+from . import models
+from . import wizards
+
+
+def uninstall_hook(env):
+    """Drop the registry views before Odoo removes the models' tables."""
+    for view in ("sales_document_tag_rel", "sales_document_product_rel", "sales_document"):
+        env.cr.execute(SQL("DROP VIEW IF EXISTS %s CASCADE", SQL.identifier(view)))

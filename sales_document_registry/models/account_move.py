@@ -1,0 +1,159 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+SALE_MOVE_TYPES = ("out_invoice", "out_refund")
+
+
+class AccountMove(models.Model):
+    _name = "account.move"
+    _inherit = ["account.move", "sales.document.mixin"]
+
+    tag_ids = fields.Many2many(
+        "crm.tag",
+        "account_move_crm_tag_rel",
+        "move_id",
+        "tag_id",
+        string="Tags",
+        copy=True,
+    )
+    sd_sale_order_id = fields.Many2one(
+        "sale.order",
+        string="Sales order",
+        compute="_compute_sd_sale_order_id",
+        store=True,
+        index="btree_not_null",
+        help="The order this invoice or credit note belongs to (the first one when several).",
+    )
+
+    # ------------------------------------------------------------------
+    # Compute
+    # ------------------------------------------------------------------
+
+    @api.depends("invoice_line_ids.sale_line_ids")
+    def _compute_sd_sale_order_id(self):
+        for move in self:
+            orders = move.invoice_line_ids.sale_line_ids.order_id
+            move.sd_sale_order_id = orders.sorted("id")[:1] if move.move_type in SALE_MOVE_TYPES else False
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        moves = super().create(vals_list)
+        if not self.env.context.get("sd_skip_auto_tag"):
+            self.env["sales.document.tag.rule"]._apply(moves._sd_sales_documents())
+        return moves
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "matched_payment_ids" in vals:
+            self._sd_sync_payment_tags()
+        if (
+            not self.env.context.get("sd_skip_auto_tag")
+            and "tag_ids" not in vals
+            and not all(name.startswith("stage_") for name in vals)
+        ):
+            self.env["sales.document.tag.rule"]._apply(self._sd_sales_documents())
+        return res
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def _post(self, soft=True):
+        sales = self._sd_sales_documents()
+        if not soft:
+            sales._sd_check_completeness("post")
+        else:
+            # Soft posting (auto-post of future-dated entries) skips what is not
+            # ready yet: only check what will really be posted now.
+            today = fields.Date.context_today(self)
+            sales.filtered(lambda m: not m.date or m.date <= today)._sd_check_completeness("post")
+        posted = super()._post(soft=soft)
+        posted_sales = posted & sales
+        posted_sales._sd_mark_stage("invoiced")
+        posted_sales.sd_sale_order_id.sudo()._sd_update_invoiced_paid_stage()
+        return posted
+
+    def button_draft(self):
+        self._sd_check_no_reconciled_payment(_("reset to draft"))
+        return super().button_draft()
+
+    def button_cancel(self):
+        self._sd_check_no_reconciled_payment(_("cancelled"))
+        res = super().button_cancel()
+        self._sd_sales_documents()._sd_mark_stage("cancelled")
+        return res
+
+    def _invoice_paid_hook(self):
+        res = super()._invoice_paid_hook()
+        sales = self._sd_sales_documents()
+        sales._sd_mark_stage("paid")
+        sales._get_reconciled_payments().filtered(lambda p: not p.stage_paid_date)._sd_mark_stage("paid")
+        (sales.invoice_line_ids.sale_line_ids.order_id).sudo()._sd_update_invoiced_paid_stage()
+        return res
+
+    def action_open_document_flow(self):
+        """Show the whole chain of documents around this invoice."""
+        self.ensure_one()
+        return self.env["sales.document.flow"].action_open(self)
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+
+    def _sd_sales_documents(self):
+        return self.filtered(lambda m: m.move_type in SALE_MOVE_TYPES)
+
+    def _sd_doc_type(self):
+        return "credit_note" if self.move_type == "out_refund" else "invoice"
+
+    @api.model
+    def _sd_doc_types(self):
+        return ["invoice", "credit_note"]
+
+    @api.model
+    def _sd_type_domain(self, doc_type):
+        return [("move_type", "=", "out_refund" if doc_type == "credit_note" else "out_invoice")]
+
+    @api.model
+    def _sd_pending_domain(self, doc_type):
+        return [("state", "=", "draft")]
+
+    def _sd_check_no_reconciled_payment(self, verb):
+        problems = []
+        for move in self._sd_sales_documents().filtered(lambda m: m.state == "posted"):
+            payments = move._get_reconciled_payments()
+            if payments:
+                problems.append(_(
+                    "%(invoice)s is paid by %(payments)s",
+                    invoice=move.name, payments=", ".join(payments.mapped("name")),
+                ))
+        if problems:
+            raise UserError(
+                _("These invoices cannot be %(verb)s while payments are reconciled with them:", verb=verb)
+                + "\n" + "\n".join(f"- {p}" for p in problems)
+                + "\n" + _("Issue a credit note instead.")
+            )
+
+    def _sd_sync_payment_tags(self):
+        for move in self._sd_sales_documents():
+            missing = move.tag_ids - move.matched_payment_ids.tag_ids
+            if missing:
+                move.matched_payment_ids.with_context(sd_skip_auto_tag=True).write(
+                    {"tag_ids": [(4, tag.id) for tag in move.tag_ids]}
+                )
+
+    def init(self):
+        super().init()
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS account_move_sd_registry_id_idx "
+            "ON account_move ((id * 10 + 3)) WHERE move_type IN ('out_invoice', 'out_refund')"
+        ))
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS account_move_sd_commercial_partner_idx "
+            "ON account_move (commercial_partner_id) WHERE move_type IN ('out_invoice', 'out_refund')"
+        ))

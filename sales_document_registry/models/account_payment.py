@@ -1,0 +1,98 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+
+class AccountPayment(models.Model):
+    _name = "account.payment"
+    _inherit = ["account.payment", "sales.document.mixin"]
+
+    tag_ids = fields.Many2many(
+        "crm.tag",
+        "account_payment_crm_tag_rel",
+        "payment_id",
+        "tag_id",
+        string="Tags",
+    )
+    sd_commercial_partner_id = fields.Many2one(
+        "res.partner",
+        string="Commercial customer",
+        related="partner_id.commercial_partner_id",
+        store=True,
+        index=True,
+    )
+    sd_sale_order_id = fields.Many2one(
+        "sale.order",
+        string="Sales order",
+        compute="_compute_sd_sale_order_id",
+        store=True,
+        index="btree_not_null",
+        help="The order whose invoices this payment pays (the first one when several).",
+    )
+
+    @api.depends("invoice_ids.sd_sale_order_id")
+    def _compute_sd_sale_order_id(self):
+        for payment in self:
+            payment.sd_sale_order_id = payment.invoice_ids.sd_sale_order_id.sorted("id")[:1]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        payments = super().create(vals_list)
+        for payment in payments:
+            tags = payment.invoice_ids.tag_ids - payment.tag_ids
+            if tags:
+                payment.with_context(sd_skip_auto_tag=True).tag_ids |= tags
+        if not self.env.context.get("sd_skip_auto_tag"):
+            self.env["sales.document.tag.rule"]._apply(payments._sd_sales_documents())
+        return payments
+
+    def write(self, vals):
+        res = super().write(vals)
+        if (
+            not self.env.context.get("sd_skip_auto_tag")
+            and "tag_ids" not in vals
+            and not all(name.startswith("stage_") for name in vals)
+        ):
+            self.env["sales.document.tag.rule"]._apply(self._sd_sales_documents())
+        return res
+
+    def action_post(self):
+        self._sd_sales_documents()._sd_check_completeness("pay")
+        res = super().action_post()
+        self._sd_sales_documents()._sd_mark_stage("confirmed")
+        return res
+
+    def action_cancel(self):
+        res = super().action_cancel()
+        self._sd_sales_documents()._sd_mark_stage("cancelled")
+        return res
+
+    def action_open_document_flow(self):
+        """Show the whole chain of documents around this payment."""
+        self.ensure_one()
+        return self.env["sales.document.flow"].action_open(self)
+
+    def _sd_sales_documents(self):
+        return self.filtered(lambda p: p.payment_type == "inbound" and p.partner_type == "customer")
+
+    def _sd_doc_type(self):
+        return "payment"
+
+    @api.model
+    def _sd_doc_types(self):
+        return ["payment"]
+
+    @api.model
+    def _sd_type_domain(self, doc_type):
+        return [("payment_type", "=", "inbound"), ("partner_type", "=", "customer")]
+
+    @api.model
+    def _sd_pending_domain(self, doc_type):
+        return [("state", "=", "draft")]
+
+    def init(self):
+        super().init()
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS account_payment_sd_registry_id_idx "
+            "ON account_payment ((id * 10 + 4)) "
+            "WHERE payment_type = 'inbound' AND partner_type = 'customer'"
+        ))

@@ -1,0 +1,433 @@
+import logging
+import re
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+
+def normalize_reference(ref):
+    """Customer references compare without case, spaces or punctuation."""
+    return re.sub(r"[\W_]+", "", ref or "").casefold() or False
+
+
+class SaleOrder(models.Model):
+    _name = "sale.order"
+    _inherit = ["sale.order", "sales.document.mixin"]
+
+    # ------------------------------------------------------------------
+    # Fields
+    # ------------------------------------------------------------------
+
+    active = fields.Boolean(default=True, tracking=True)
+    archive_reason = fields.Char(string="Archive reason", readonly=True, copy=False, tracking=True)
+    commercial_partner_id = fields.Many2one(
+        "res.partner",
+        string="Commercial customer",
+        related="partner_id.commercial_partner_id",
+        store=True,
+        index=True,
+    )
+    preferred_payment_method_line_id = fields.Many2one(
+        "account.payment.method.line",
+        string="Payment method",
+        compute="_compute_preferred_payment_method_line_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        check_company=True,
+        domain="[('payment_type', '=', 'inbound'), ('company_id', '=', company_id)]",
+        tracking=True,
+        help="How the customer will pay; carried to the invoices of the order.",
+    )
+    # Idempotent creation by integrations.
+    external_source = fields.Char(copy=False, index=True, help="System the order came from.")
+    external_ref = fields.Char(
+        string="External reference", copy=False, help="Identifier in the source system."
+    )
+    # Duplicate guards.
+    client_order_ref_normalized = fields.Char(
+        compute="_compute_client_order_ref_normalized", store=True, index=True
+    )
+    duplicate_override_reason = fields.Char(
+        string="Duplicate reference accepted because",
+        copy=False,
+        tracking=True,
+        help="A sales manager may accept a customer reference already used, with a reason.",
+    )
+    duplicate_override_user_id = fields.Many2one(
+        "res.users", string="Duplicate accepted by", readonly=True, copy=False
+    )
+    sd_line_signature = fields.Char(
+        compute="_compute_sd_line_signature", store=True, index=True,
+        help="Products and quantities of the order, to spot likely duplicates.",
+    )
+    is_possible_duplicate = fields.Boolean(
+        string="Likely duplicate",
+        compute="_compute_is_possible_duplicate",
+        store=True,
+    )
+    possible_duplicate_ids = fields.Many2many(
+        "sale.order",
+        string="Similar orders",
+        compute="_compute_possible_duplicate_ids",
+    )
+
+    _sql_constraints = [
+        (
+            "external_ref_uniq",
+            "unique(company_id, external_source, external_ref)",
+            "An order with this external source and reference already exists in this company.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Compute
+    # ------------------------------------------------------------------
+
+    @api.depends("partner_id", "company_id")
+    def _compute_preferred_payment_method_line_id(self):
+        for order in self:
+            if order.state not in ("draft", "sent") and order.preferred_payment_method_line_id:
+                continue
+            partner = order.partner_id.commercial_partner_id.with_company(order.company_id)
+            order.preferred_payment_method_line_id = (
+                partner.property_inbound_payment_method_line_id
+                or order.preferred_payment_method_line_id
+            )
+
+    @api.depends("client_order_ref")
+    def _compute_client_order_ref_normalized(self):
+        for order in self:
+            order.client_order_ref_normalized = normalize_reference(order.client_order_ref)
+
+    @api.depends("order_line.product_id", "order_line.product_uom_qty", "order_line.display_type")
+    def _compute_sd_line_signature(self):
+        for order in self:
+            parts = sorted(
+                f"{line.product_id.id}:{line.product_uom_qty:g}"
+                for line in order.order_line
+                if line.product_id and not line.display_type and not line.is_delivery
+            )
+            order.sd_line_signature = "|".join(parts) or False
+
+    def _possible_duplicates_domain(self):
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        date = self.date_order or fields.Datetime.now()
+        window = timedelta(days=company.sales_duplicate_days)
+        tolerance = abs(self.amount_total) * company.sales_duplicate_tolerance / 100.0
+        return [
+            ("id", "!=", self.id or 0),
+            ("company_id", "=", company.id),
+            ("commercial_partner_id", "=", self.commercial_partner_id.id),
+            ("sd_line_signature", "=", self.sd_line_signature),
+            ("state", "!=", "cancel"),
+            ("date_order", ">=", date - window),
+            ("date_order", "<=", date + window),
+            ("amount_total", ">=", self.amount_total - tolerance),
+            ("amount_total", "<=", self.amount_total + tolerance),
+        ]
+
+    @api.depends("commercial_partner_id", "sd_line_signature", "amount_total", "date_order", "company_id")
+    def _compute_is_possible_duplicate(self):
+        for order in self:
+            order.is_possible_duplicate = bool(
+                order.sd_line_signature
+                and order.commercial_partner_id
+                and order.id
+                and self.sudo().search_count(order._possible_duplicates_domain(), limit=1)
+            )
+
+    def _compute_possible_duplicate_ids(self):
+        for order in self:
+            if order.sd_line_signature and order.commercial_partner_id:
+                order.possible_duplicate_ids = self.search(order._possible_duplicates_domain(), limit=10)
+            else:
+                order.possible_duplicate_ids = False
+
+    # ------------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------------
+
+    @api.constrains("client_order_ref", "partner_id", "company_id", "duplicate_override_reason", "state")
+    def _check_duplicate_reference(self):
+        for order in self.filtered("client_order_ref_normalized"):
+            if order.state == "cancel":
+                continue
+            # Orders of other salespeople count too: the guard is company-wide.
+            other = self.sudo().with_context(active_test=False).search([
+                ("id", "!=", order.id),
+                ("company_id", "=", order.company_id.id),
+                ("commercial_partner_id", "=", order.commercial_partner_id.id),
+                ("client_order_ref_normalized", "=", order.client_order_ref_normalized),
+                ("state", "!=", "cancel"),
+            ], limit=1)
+            if other and not order.duplicate_override_reason:
+                raise ValidationError(_(
+                    "The customer reference %(ref)s is already used by %(order)s for %(customer)s. "
+                    "Use another reference, or ask a sales manager to accept the duplicate with a reason.",
+                    ref=order.client_order_ref,
+                    order=other.name,
+                    customer=order.commercial_partner_id.display_name,
+                ))
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("duplicate_override_reason"):
+                self._check_duplicate_override_allowed()
+                vals["duplicate_override_user_id"] = self.env.uid
+        orders = super().create(vals_list)
+        if not self.env.context.get("sd_skip_auto_tag"):
+            self.env["sales.document.tag.rule"]._apply(orders)
+        return orders
+
+    def write(self, vals):
+        if vals.get("duplicate_override_reason"):
+            self._check_duplicate_override_allowed()
+            vals = dict(vals, duplicate_override_user_id=self.env.uid)
+        old_tags = {order.id: order.tag_ids for order in self} if "tag_ids" in vals else None
+        res = super().write(vals)
+        if old_tags is not None:
+            self._sd_propagate_tags(old_tags)
+        if not self.env.context.get("sd_skip_auto_tag") and not set(vals) <= self._sd_passive_fields():
+            self.env["sales.document.tag.rule"]._apply(self)
+        return res
+
+    @api.model
+    def _sd_passive_fields(self):
+        """Fields whose change never makes an auto-tag rule match differently."""
+        return {"tag_ids", "message_main_attachment_id"} | {
+            name for name in self._fields if name.startswith("stage_")
+        }
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_without_reason(self):
+        reason = self.env.context.get("sales_document_delete_reason")
+        if not reason:
+            raise UserError(_(
+                "Sales orders are not deleted by mistake: archive them with a reason instead "
+                "(Action > Archive with reason); they stay restorable from the Archived filter."
+            ))
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only administrators can delete sales orders permanently."))
+        self._sd_check_nothing_downstream(_("deleted"))
+
+    def unlink(self):
+        reason = self.env.context.get("sales_document_delete_reason")
+        for order in self:
+            # The order disappears: keep the trace on its customer.
+            order.partner_id.message_post(body=_(
+                "Sales order %(order)s deleted by %(user)s. Reason: %(reason)s",
+                order=order.name, user=self.env.user.name, reason=reason,
+            ))
+            _logger.info("Sale order %s (id %s) deleted by uid %s: %s", order.name, order.id, self.env.uid, reason)
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_confirm(self):
+        self._sd_check_completeness("confirm")
+        res = super().action_confirm()
+        self._sd_mark_stage("confirmed")
+        return res
+
+    def action_cancel(self):
+        self._sd_check_nothing_downstream(_("cancelled"))
+        return super().action_cancel()
+
+    def _action_cancel(self):
+        self._sd_check_nothing_downstream(_("cancelled"))
+        res = super()._action_cancel()
+        self._sd_mark_stage("cancelled")
+        return res
+
+    def action_archive(self):
+        """Archive only through the wizard, which records the reason."""
+        if not self.env.context.get("sales_document_archive_reason"):
+            return self.action_archive_with_reason()
+        return super().action_archive()
+
+    def action_unarchive(self):
+        res = super().action_unarchive()
+        for order in self:
+            order.message_post(body=_("Restored from the archive."))
+        self.write({"archive_reason": False})
+        return res
+
+    def action_archive_with_reason(self):
+        """Open the wizard that archives (or, for administrators, deletes) with a reason."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Archive with reason"),
+            "res_model": "sales.document.archive.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_order_ids": self.ids},
+        }
+
+    def action_open_document_flow(self):
+        """Show the whole chain of documents around this order."""
+        self.ensure_one()
+        return self.env["sales.document.flow"].action_open(self)
+
+    def action_open_registry(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sales_document_registry.sales_document_action"
+        )
+        action["domain"] = [("sale_order_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+
+    @api.model
+    def create_external(self, vals):
+        """Create an order for an integration, idempotently.
+
+        ``vals`` must hold ``external_source`` and ``external_ref``. When an
+        order with the same pair already exists in the company, its id is
+        returned and nothing is created; concurrent retries of the same call
+        create one order only (the unique index decides, the losers return the
+        winner's id).
+
+        :return: id of the existing or new order
+        """
+        source, ref = vals.get("external_source"), vals.get("external_ref")
+        if not source or not ref:
+            raise UserError(_("An external order needs both an external source and an external reference."))
+        company_id = vals.get("company_id") or self.env.company.id
+        vals = dict(vals, company_id=company_id)
+        existing = self._find_external(company_id, source, ref)
+        if existing:
+            return existing.id
+        try:
+            with self.env.cr.savepoint():
+                return self.create(vals).id
+        except psycopg2.errors.UniqueViolation:
+            # A concurrent call created it first; its transaction has committed.
+            existing = self._find_external(company_id, source, ref)
+            if existing:
+                return existing.id
+            raise
+
+    def _find_external(self, company_id, source, ref):
+        return self.with_context(active_test=False).search([
+            ("company_id", "=", company_id),
+            ("external_source", "=", source),
+            ("external_ref", "=", ref),
+        ], limit=1)
+
+    def _check_duplicate_override_allowed(self):
+        if not self.env.user.has_group("sales_team.group_sale_manager"):
+            raise AccessError(_("Only sales managers can accept a duplicate customer reference."))
+
+    def _sd_doc_type(self):
+        return "order"
+
+    @api.model
+    def _sd_doc_types(self):
+        return ["order"]
+
+    @api.model
+    def _sd_pending_domain(self, doc_type):
+        return [("state", "in", ("draft", "sent"))]
+
+    def _sd_get_locked_downstream(self):
+        """Downstream documents that make this order impossible to cancel or delete."""
+        self.ensure_one()
+        pickings = self.picking_ids.filtered(lambda p: p.state == "done")
+        invoices = self.invoice_ids.filtered(lambda m: m.state == "posted")
+        payments = self.invoice_ids._get_reconciled_payments()
+        return pickings, invoices, payments
+
+    def _sd_check_nothing_downstream(self, verb):
+        problems = []
+        for order in self.sudo():
+            pickings, invoices, payments = order._sd_get_locked_downstream()
+            names = pickings.mapped("name") + invoices.mapped("name") + payments.mapped("name")
+            if names:
+                problems.append(_(
+                    "%(order)s has %(documents)s", order=order.name, documents=", ".join(names)
+                ))
+        if problems:
+            raise UserError(
+                _("These orders cannot be %(verb)s: documents downstream are done, posted or paid.", verb=verb)
+                + "\n" + "\n".join(f"- {p}" for p in problems)
+                + "\n" + _("Return the goods and issue a credit note instead.")
+            )
+
+    def _sd_propagate_tags(self, old_tags):
+        """Carry tag changes of orders to their deliveries, invoices and payments."""
+        for order in self:
+            added = order.tag_ids - old_tags[order.id]
+            removed = old_tags[order.id] - order.tag_ids
+            if not added and not removed:
+                continue
+            commands = [(4, t.id) for t in added] + [(3, t.id) for t in removed]
+            downstream = order.sudo()._sd_downstream_documents()
+            for records in downstream:
+                if records:
+                    records.with_context(sd_skip_auto_tag=True).write({"tag_ids": commands})
+
+    def _sd_downstream_documents(self):
+        """Deliveries, invoices (and credit notes) and payments of the orders."""
+        invoices = self.invoice_ids
+        payments = invoices.matched_payment_ids | invoices._get_reconciled_payments()
+        return self.picking_ids, invoices, payments
+
+    def _sd_update_delivered_stage(self):
+        """Mark orders whose outgoing deliveries are all done as delivered."""
+        for order in self:
+            pickings = order.picking_ids.filtered(
+                lambda p: p.picking_type_code == "outgoing" and p.state != "cancel"
+            )
+            if pickings and all(p.state == "done" for p in pickings) and not order.stage_delivered_date:
+                order._sd_mark_stage("delivered")
+
+    def _sd_update_invoiced_paid_stage(self):
+        for order in self:
+            invoices = order.invoice_ids.filtered(
+                lambda m: m.state == "posted" and m.move_type == "out_invoice"
+            )
+            if not invoices:
+                continue
+            if order.invoice_status == "invoiced" and not order.stage_invoiced_date:
+                order._sd_mark_stage("invoiced")
+            if (
+                order.invoice_status == "invoiced"
+                and not order.stage_paid_date
+                and all(m.payment_state in ("paid", "in_payment", "reversed") for m in invoices)
+            ):
+                order._sd_mark_stage("paid")
+
+    def _prepare_invoice(self):
+        vals = super()._prepare_invoice()
+        if self.preferred_payment_method_line_id:
+            vals["preferred_payment_method_line_id"] = self.preferred_payment_method_line_id.id
+        if self.tag_ids:
+            vals["tag_ids"] = [(6, 0, self.tag_ids.ids)]
+        return vals
+
+    def init(self):
+        super().init()
+        # Registry rows of orders are looked up by their registry id.
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS sale_order_sd_registry_id_idx ON sale_order ((id * 10 + 1))"
+        ))
+
