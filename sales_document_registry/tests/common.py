@@ -1,0 +1,156 @@
+"""Shared set-up for tests of the registry and of the addons built on it.
+
+``SalesDocumentCase`` gives a company with a chart of accounts, a customer,
+salespeople, stocked products, a shipping method and an inbound payment
+method, and helpers that walk an order through the whole order-to-cash flow
+with Odoo's own code paths.
+"""
+
+from odoo import Command
+from odoo.tests import Form, TransactionCase
+
+
+class SalesDocumentCase(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
+        cls.company = cls.env.company
+        cls._ensure_chart(cls.company)
+        cls.warehouse = cls.env["stock.warehouse"].search([("company_id", "=", cls.company.id)], limit=1)
+        cls.stock_location = cls.warehouse.lot_stock_id
+        cls.bank_journal = cls.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", cls.company.id)], limit=1
+        )
+        cls.payment_method_line = cls.bank_journal.inbound_payment_method_line_ids[:1]
+        cls.payment_term = cls.env.ref("account.account_payment_term_30days")
+        cls.salesman_group = cls.env.ref("sales_team.group_sale_salesman")
+        cls.salesman = cls._create_user("sd_salesman", "Sally Seller", ["sales_team.group_sale_salesman"])
+        cls.salesman_2 = cls._create_user("sd_salesman2", "Sam Seller", ["sales_team.group_sale_salesman"])
+        cls.sales_manager = cls._create_user("sd_manager", "Mona Manager", ["sales_team.group_sale_manager"])
+        cls.customer = cls.env["res.partner"].create({
+            "name": "Acme Trading Co.",
+            "is_company": True,
+            "user_id": cls.salesman.id,
+            "property_inbound_payment_method_line_id": cls.payment_method_line.id,
+        })
+        cls.customer_contact = cls.env["res.partner"].create({
+            "name": "Alice Buyer", "parent_id": cls.customer.id, "type": "contact",
+        })
+        cls.other_customer = cls.env["res.partner"].create({
+            "name": "Globex Ltd.", "is_company": True, "user_id": cls.salesman_2.id,
+        })
+        cls.carrier_product = cls.env["product.product"].create({
+            "name": "Standard shipping", "type": "service", "list_price": 0.0,
+        })
+        cls.carrier = cls.env["delivery.carrier"].create({
+            "name": "Standard shipping",
+            "product_id": cls.carrier_product.id,
+            "delivery_type": "fixed",
+            "fixed_price": 0.0,
+        })
+        cls.product = cls._create_product("Widget", 100.0, qty=100)
+        cls.product_2 = cls._create_product("Gadget", 50.0, qty=100)
+        cls.service = cls.env["product.product"].create({
+            "name": "Installation", "type": "service", "list_price": 80.0, "invoice_policy": "order",
+        })
+
+    # ------------------------------------------------------------------
+    # Set-up helpers
+    # ------------------------------------------------------------------
+
+    @classmethod
+    def _ensure_chart(cls, company):
+        if not cls.env["account.account"].search_count([("company_ids", "in", company.id)], limit=1):
+            cls.env["account.chart.template"].try_loading("generic_coa", company=company, install_demo=False)
+
+    @classmethod
+    def _create_user(cls, login, name, groups, company=None):
+        company = company or cls.env.company
+        return cls.env["res.users"].with_context(no_reset_password=True).create({
+            "name": name,
+            "login": login,
+            "email": f"{login}@example.com",
+            "company_id": company.id,
+            "company_ids": [Command.set([company.id])],
+            "groups_id": [Command.set([cls.env.ref(g).id for g in groups])],
+        })
+
+    @classmethod
+    def _create_product(cls, name, price, qty=0.0, company=None):
+        product = cls.env["product.product"].create({
+            "name": name,
+            "type": "consu",
+            "is_storable": True,
+            "list_price": price,
+            "invoice_policy": "delivery",
+        })
+        if qty:
+            warehouse = cls.warehouse if not company else cls.env["stock.warehouse"].search(
+                [("company_id", "=", company.id)], limit=1
+            )
+            cls.env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, qty)
+        return product
+
+    # ------------------------------------------------------------------
+    # Flow helpers
+    # ------------------------------------------------------------------
+
+    def _order_vals(self, lines=None, **vals):
+        lines = lines or [(self.product, 2.0)]
+        values = {
+            "partner_id": self.customer.id,
+            "user_id": self.salesman.id,
+            "payment_term_id": self.payment_term.id,
+            "carrier_id": self.carrier.id,
+            "preferred_payment_method_line_id": self.payment_method_line.id,
+            "order_line": [
+                Command.create({"product_id": product.id, "product_uom_qty": qty}) for product, qty in lines
+            ],
+        }
+        values.update(vals)
+        return values
+
+    def _create_order(self, lines=None, user=None, **vals):
+        """A complete quotation, ready to confirm."""
+        Order = self.env["sale.order"]
+        if user:
+            Order = Order.with_user(user)
+        return Order.create(self._order_vals(lines, **vals))
+
+    def _deliver(self, order):
+        pickings = order.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+        for picking in pickings:
+            for move in picking.move_ids:
+                move.quantity = move.product_uom_qty
+            picking.move_ids.picked = True
+            picking.button_validate()
+        return pickings
+
+    def _invoice(self, order, post=True):
+        invoice = order._create_invoices()
+        if post:
+            invoice.action_post()
+        return invoice
+
+    def _pay(self, invoices, amount=None):
+        ctx = {"active_model": "account.move", "active_ids": invoices.ids}
+        wizard = Form(self.env["account.payment.register"].with_context(**ctx))
+        if amount is not None:
+            wizard.amount = amount
+        return wizard.save()._create_payments()
+
+    def _full_flow(self, lines=None, **vals):
+        """Order confirmed, delivered, invoiced, posted and paid."""
+        order = self._create_order(lines, **vals)
+        order.action_confirm()
+        self._deliver(order)
+        invoice = self._invoice(order)
+        payment = self._pay(invoice)
+        return order, invoice, payment
+
+    def _registry_rows(self, records):
+        """Registry rows of the given documents."""
+        return self.env["sales.document"].search([
+            ("res_model", "=", records._name), ("res_id", "in", records.ids),
+        ])
