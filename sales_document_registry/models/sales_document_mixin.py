@@ -123,6 +123,7 @@ class SalesDocumentMixin(models.AbstractModel):
     # Compute / search
     # ------------------------------------------------------------------
 
+    @api.depends("state")
     def _compute_sd_completeness(self):
         Rule = self.env["sales.document.rule"]
         for record in self:
