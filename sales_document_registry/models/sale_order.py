@@ -69,8 +69,8 @@ class SaleOrder(models.Model):
     )
     is_possible_duplicate = fields.Boolean(
         string="Likely duplicate",
-        compute="_compute_is_possible_duplicate",
-        store=True,
+        compute="_compute_possible_duplicate_ids",
+        search="_search_is_possible_duplicate",
     )
     possible_duplicate_ids = fields.Many2many(
         "sale.order",
@@ -135,21 +135,43 @@ class SaleOrder(models.Model):
         ]
 
     @api.depends("commercial_partner_id", "sd_line_signature", "amount_total", "date_order", "company_id")
-    def _compute_is_possible_duplicate(self):
-        for order in self:
-            order.is_possible_duplicate = bool(
-                order.sd_line_signature
-                and order.commercial_partner_id
-                and order.id
-                and self.sudo().search_count(order._possible_duplicates_domain(), limit=1)
-            )
-
     def _compute_possible_duplicate_ids(self):
         for order in self:
-            if order.sd_line_signature and order.commercial_partner_id:
-                order.possible_duplicate_ids = self.search(order._possible_duplicates_domain(), limit=10)
-            else:
-                order.possible_duplicate_ids = False
+            duplicates = self.browse()
+            if order.id and order.sd_line_signature and order.commercial_partner_id:
+                duplicates = self.search(order._possible_duplicates_domain(), limit=10)
+            order.possible_duplicate_ids = duplicates
+            order.is_possible_duplicate = bool(duplicates)
+
+    def _search_is_possible_duplicate(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Unsupported search on likely duplicates."))
+        self.flush_model(["commercial_partner_id", "sd_line_signature", "amount_total",
+                          "date_order", "company_id", "state"])
+        self.env["res.company"].flush_model(["sales_duplicate_days", "sales_duplicate_tolerance"])
+        # Orders with a twin: same company, customer and lines, close in time and amount.
+        query = SQL(
+            """(
+            SELECT a.id
+              FROM sale_order a
+              JOIN res_company c ON c.id = a.company_id
+             WHERE a.sd_line_signature IS NOT NULL
+               AND EXISTS (
+                   SELECT 1 FROM sale_order b
+                    WHERE b.id != a.id
+                      AND b.company_id = a.company_id
+                      AND b.commercial_partner_id = a.commercial_partner_id
+                      AND b.sd_line_signature = a.sd_line_signature
+                      AND b.state != 'cancel'
+                      AND b.date_order BETWEEN a.date_order - make_interval(days => c.sales_duplicate_days)
+                                           AND a.date_order + make_interval(days => c.sales_duplicate_days)
+                      AND abs(b.amount_total - a.amount_total)
+                          <= abs(a.amount_total) * c.sales_duplicate_tolerance / 100.0
+               )
+            )"""
+        )
+        positive = (operator == "=") == value
+        return [("id", "in" if positive else "not in", query)]
 
     # ------------------------------------------------------------------
     # Constraints
@@ -172,7 +194,7 @@ class SaleOrder(models.Model):
                 raise ValidationError(_(
                     "The customer reference %(ref)s is already used by %(order)s for %(customer)s. "
                     "Use another reference, or ask a sales manager to accept the duplicate with a reason.",
-                    ref=order.client_order_ref,
+                    ref=other.client_order_ref,
                     order=other.name,
                     customer=order.commercial_partner_id.display_name,
                 ))
@@ -242,6 +264,17 @@ class SaleOrder(models.Model):
         self._sd_check_completeness("confirm")
         res = super().action_confirm()
         self._sd_mark_stage("confirmed")
+        return res
+
+    def _action_confirm(self):
+        res = super()._action_confirm()
+        # Deliveries are created by procurement during confirmation.
+        for order in self.filtered("tag_ids"):
+            pickings = order.picking_ids.filtered(lambda p, o=order: o.tag_ids - p.tag_ids)
+            if pickings:
+                pickings.with_context(sd_skip_auto_tag=True).write(
+                    {"tag_ids": [(4, tag.id) for tag in order.tag_ids]}
+                )
         return res
 
     def action_cancel(self):
@@ -320,10 +353,18 @@ class SaleOrder(models.Model):
             with self.env.cr.savepoint():
                 return self.create(vals).id
         except psycopg2.errors.UniqueViolation:
-            # A concurrent call created it first; its transaction has committed.
-            existing = self._find_external(company_id, source, ref)
-            if existing:
-                return existing.id
+            # A concurrent call created it first and has committed. This
+            # transaction's snapshot cannot see that order (repeatable read):
+            # look it up in a fresh transaction.
+            with self.env.registry.cursor() as cr:
+                cr.execute(SQL(
+                    "SELECT id FROM sale_order WHERE company_id = %s AND external_source = %s"
+                    " AND external_ref = %s",
+                    company_id, source, ref,
+                ))
+                row = cr.fetchone()
+            if row:
+                return row[0]
             raise
 
     def _find_external(self, company_id, source, ref):
