@@ -1,1 +1,9 @@
-from . import test_install, test_lib_crypto, test_lib_dump, test_lib_manifest, test_lib_storage
+from . import (
+    test_backup,
+    test_install,
+    test_lib_crypto,
+    test_lib_dump,
+    test_lib_manifest,
+    test_lib_retention,
+    test_lib_storage,
+)

@@ -74,3 +74,35 @@ def temp_dir(prefix="sdb-test-"):
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+class BackupConfigMixin:
+    """Set backup options in the Odoo configuration for a test class, and
+    restore the previous values afterwards."""
+
+    @classmethod
+    def _set_backup_options(cls, **options):
+        from odoo.tools import config
+
+        for name, value in options.items():
+            key = f"sales_backup_{name}"
+            missing = object()
+            previous = config.options.get(key, missing)
+            if previous is missing:
+                cls.addClassCleanup(config.options.pop, key, None)
+            else:
+                cls.addClassCleanup(config.options.__setitem__, key, previous)
+            config.options[key] = value
+
+    def _set_option(self, name, value):
+        """Same, for the duration of one test."""
+        from odoo.tools import config
+
+        key = f"sales_backup_{name}"
+        missing = object()
+        previous = config.options.get(key, missing)
+        if previous is missing:
+            self.addCleanup(config.options.pop, key, None)
+        else:
+            self.addCleanup(config.options.__setitem__, key, previous)
+        config.options[key] = value

@@ -1,0 +1,251 @@
+import json
+import os
+import uuid
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .. import settings
+from ..lib import archive, crypto, manifest, storage
+
+# Models journaled, with the one2many holding their lines.
+JOURNALED_MODELS = {
+    "sale.order": "order_line",
+    "stock.picking": "move_ids",
+    "account.move": "invoice_line_ids",
+    "account.payment": None,
+}
+SKIPPED_TYPES = ("binary", "one2many", "properties", "properties_definition", "json")
+
+
+class SalesDocumentBackupJournal(models.Model):
+    """One snapshot of a sales document taken when it changed stage.
+
+    Entries are queued in the transaction that changed the document and sent
+    by a cron (every minute) to the destinations in encrypted batches, each
+    batch carrying a manifest whose entries are chained by SHA-256.
+    """
+
+    _name = "sales.document.backup.journal"
+    _description = "Document Journal Entry"
+    _order = "id desc"
+
+    name = fields.Char(string="Document", readonly=True)
+    res_model = fields.Char(string="Model", required=True, readonly=True, index=True)
+    res_id = fields.Integer(string="Record ID", required=True, readonly=True, index=True)
+    event = fields.Selection(
+        [
+            ("confirmed", "Confirmed"),
+            ("cancelled", "Cancelled"),
+            ("validated", "Validated"),
+            ("posted", "Posted"),
+            ("paid", "Paid"),
+            ("archived", "Archived"),
+        ],
+        required=True,
+        readonly=True,
+    )
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    snapshot = fields.Text(readonly=True, help="JSON snapshot of the document and its lines.")
+    sha256 = fields.Char(string="Snapshot SHA-256", readonly=True)
+    state = fields.Selection(
+        [("queued", "Queued"), ("sent", "Sent")], required=True, default="queued", readonly=True, index=True
+    )
+    sequence = fields.Integer(readonly=True, index=True, help="Position in the company's chain.")
+    prev_hash = fields.Char(string="Previous Hash", readonly=True)
+    entry_hash = fields.Char(string="Entry Hash", readonly=True)
+    backup_id = fields.Many2one("sales.document.backup", string="Journal Batch", readonly=True, index=True)
+
+    # ------------------------------------------------------------
+    # Snapshots
+    # ------------------------------------------------------------
+
+    @api.model
+    def _snapshot_values(self, record):
+        """Plain JSON-ready values of ``record``'s stored fields."""
+        values = {"id": record.id}
+        for name, field in record._fields.items():
+            if not field.store or field.type in SKIPPED_TYPES or name in models.MAGIC_COLUMNS:
+                continue
+            value = record[name]
+            if field.type == "many2one":
+                value = [value.id, value.display_name] if value else False
+            elif field.type == "many2many":
+                value = value.ids
+            elif field.type in ("date", "datetime"):
+                value = fields.Datetime.to_string(value) if value else False
+            values[name] = value
+        return values
+
+    @api.model
+    def _prepare_snapshot(self, record):
+        """Snapshot of a document with its lines, as a dict."""
+        lines_field = JOURNALED_MODELS.get(record._name)
+        snapshot = {
+            "model": record._name,
+            "fields": self._snapshot_values(record),
+            "lines": [self._snapshot_values(line) for line in record[lines_field]] if lines_field else [],
+        }
+        return snapshot
+
+    @api.model
+    def _enqueue(self, records, event):
+        """Queue a snapshot of each record (called from the documents' hooks)."""
+        vals_list = []
+        for record in records:
+            snapshot = manifest.canonical_json(self._prepare_snapshot(record))
+            vals_list.append({
+                "name": record.display_name,
+                "res_model": record._name,
+                "res_id": record.id,
+                "event": event,
+                "company_id": record.company_id.id or self.env.company.id,
+                "snapshot": snapshot.decode(),
+                "sha256": manifest.sha256_bytes(snapshot),
+            })
+        # sudo: the salesperson confirming an order has no access to backups,
+        # yet the snapshot must be queued in the same transaction.
+        return self.sudo().create(vals_list)
+
+    # ------------------------------------------------------------
+    # Sending
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_send_journal(self):
+        """Scheduled every minute: send queued snapshots, one batch per company."""
+        batches = self.env["sales.document.backup"]
+        for company in self.search([("state", "=", "queued")]).company_id:
+            batches |= self.with_company(company)._send_batch(company)
+        return batches
+
+    def _chain_payload(self, entry):
+        return {
+            "sequence": entry.sequence,
+            "res_model": entry.res_model,
+            "res_id": entry.res_id,
+            "name": entry.name,
+            "event": entry.event,
+            "date": fields.Datetime.to_string(entry.create_date),
+            "sha256": entry.sha256,
+            "company_id": entry.company_id.id,
+        }
+
+    @api.model
+    def _send_batch(self, company):
+        """Encrypt the company's queued entries into one archive and store it
+        on every journal destination. Entries stay queued if any copy fails."""
+        Backup = self.env["sales.document.backup"]
+        destinations = self.env["sales.document.backup.destination"].search(
+            [("company_id", "=", company.id), ("journal_enabled", "=", True)]
+        )
+        entries = self.search([("state", "=", "queued"), ("company_id", "=", company.id)], order="id")
+        if not entries or not destinations:
+            return Backup
+        last = self.search([("state", "=", "sent"), ("company_id", "=", company.id)], order="sequence desc", limit=1)
+        stamp = fields.Datetime.now()
+        batch = Backup.create({
+            "name": _("Journal %(date)s", date=fields.Datetime.to_string(stamp)),
+            "kind": "journal",
+            "date": stamp,
+            "company_id": company.id,
+        })
+        sequence = last.sequence or 0
+        prev = last.entry_hash or manifest.GENESIS
+        chained = []
+        for entry in entries:
+            sequence += 1
+            payload = dict(self._chain_payload(entry), sequence=sequence)
+            link = manifest.chain_entry(prev, payload)
+            chained.append((entry, link))
+            prev = link["hash"]
+        path = os.path.join(settings.work_dir(), f"sdb-journal-{uuid.uuid4().hex}.sdb")
+        try:
+            public_key = crypto.load_public_key(settings.public_key_path())
+            size, digest = self._write_batch(path, public_key, chained)
+            batch.write({"size": size, "sha256": digest, "key_fingerprint": crypto.key_fingerprint(public_key),
+                         "manifest": json.dumps([link for _entry, link in chained], indent=1)})
+            batch._copy_to_destinations(path, destinations, Backup._object_name("journal", batch._file_stem()))
+        except crypto.BackupKeyError as exc:
+            batch._mark_failed(_("The journal batch was refused: %(error)s", error=exc))
+        except (crypto.CryptoError, storage.StorageError, OSError) as exc:
+            batch._mark_failed(_("The journal batch failed: %(error)s", error=exc))
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
+        if batch.state == "running":
+            batch.state = "done"
+            for entry, link in chained:
+                entry.write({
+                    "state": "sent",
+                    "sequence": link["sequence"],
+                    "prev_hash": link["prev_hash"],
+                    "entry_hash": link["hash"],
+                    "backup_id": batch.id,
+                })
+        return batch
+
+    @api.model
+    def _write_batch(self, path, public_key, chained):
+        """Write the encrypted batch archive; returns (size, sha256)."""
+        from ..lib.dump import HashingWriter
+
+        with open(path, "wb") as raw:
+            hashed = HashingWriter(raw)
+            encrypted = crypto.EncryptingWriter(hashed, public_key)
+            container = archive.ArchiveWriter(encrypted)
+            container.add_bytes("journal.json", manifest.canonical_json([link for _entry, link in chained]))
+            section = container.open_section("snapshots.jsonl", archive.CODEC_ZLIB)
+            for entry, link in chained:
+                section.write(manifest.canonical_json({"sequence": link["sequence"], "snapshot": json.loads(entry.snapshot)}) + b"\n")
+            container.close_section()
+            container.close()
+            encrypted.close()
+        return hashed.size, hashed.hexdigest()
+
+    # ------------------------------------------------------------
+    # Reading back
+    # ------------------------------------------------------------
+
+    def _load_from_destination(self):
+        """Fetch this entry's snapshot from its batch on a destination.
+
+        Verifies the archive checksum, the decryption, the chain of the batch
+        and the snapshot's SHA-256; returns the snapshot dict.
+        """
+        self.ensure_one()
+        if self.state != "sent" or not self.backup_id:
+            raise UserError(_("This journal entry has not been sent to a destination yet."))
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=settings.work_dir()) as tmp:
+            try:
+                private_key = crypto.load_private_key(settings.private_key_path(), settings.private_key_password())
+                path, _errors = self.backup_id._download(tmp)
+                links, snapshots = None, {}
+                with open(path, "rb") as handle:
+                    for name, blocks in archive.ArchiveReader(crypto.DecryptingReader(handle, private_key)):
+                        if name == "journal.json":
+                            links = json.loads(b"".join(blocks))
+                        elif name == "snapshots.jsonl":
+                            for line in archive.BlockReader(blocks).read().splitlines():
+                                item = json.loads(line)
+                                snapshots[item["sequence"]] = item["snapshot"]
+            except (crypto.CryptoError, archive.ArchiveError, storage.StorageError, OSError) as exc:
+                raise UserError(_("The journal cannot be read: %(error)s", error=exc)) from None
+        check = manifest.verify_chain(links or [], (links or [{}])[0].get("prev_hash"))
+        link = next((item for item in links or [] if item.get("sequence") == self.sequence), None)
+        if not check["ok"] or not link or link["hash"] != self.entry_hash:
+            raise UserError(_("The journal chain is broken: this snapshot cannot be trusted."))
+        snapshot = snapshots.get(self.sequence)
+        if snapshot is None or manifest.sha256_bytes(manifest.canonical_json(snapshot)) != link["sha256"]:
+            raise UserError(_("The snapshot does not match the hash recorded in the journal."))
+        return snapshot
+
+    def action_open_document(self):
+        """Open the journaled document if it still exists."""
+        self.ensure_one()
+        record = self.env[self.res_model].browse(self.res_id).exists()
+        if not record:
+            raise UserError(_("The document %(name)s no longer exists.", name=self.name))
+        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": record.id, "view_mode": "form"}

@@ -1,0 +1,71 @@
+"""Backup settings read from the Odoo configuration file or the environment.
+
+Secrets and key paths never live in the database. Every option is looked up
+first in the ``[options]`` section of the Odoo configuration file, then in an
+environment variable of the same name in upper case (``sales_backup_public_key``
+-> ``SALES_BACKUP_PUBLIC_KEY``). See readme/CONFIGURE.md.
+"""
+
+import os
+import re
+import tempfile
+
+from odoo.tools import config
+
+PREFIX = "sales_backup_"
+CODE_PATTERN = re.compile(r"^[a-z0-9_]+$")
+
+
+def get_option(name, default=None):
+    """Value of option ``sales_backup_<name>`` (config file, then environment)."""
+    key = PREFIX + name
+    value = config.get(key)
+    if value in (None, "", False, "False"):
+        value = os.environ.get(key.upper())
+    return value if value not in (None, "") else default
+
+
+def public_key_path():
+    return get_option("public_key")
+
+
+def private_key_path():
+    return get_option("private_key")
+
+
+def private_key_password():
+    return get_option("private_key_password")
+
+
+def timeout():
+    """Time limit of one dump or restore, in seconds (default 4 hours)."""
+    return int(get_option("timeout", 4 * 3600))
+
+
+def work_dir():
+    """Directory for archives being written or read (default: system temp dir)."""
+    path = get_option("work_dir") or tempfile.gettempdir()
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def s3_credentials(code):
+    """Credentials of the S3 destination whose code is ``code``."""
+    return {
+        field: get_option(f"s3_{code}_{field}")
+        for field in ("access_key", "secret_key", "session_token", "region")
+    }
+
+
+def db_params():
+    """Connection parameters of the Odoo server, for pg_dump and pg_restore."""
+    return {
+        "host": config.get("db_host"),
+        "port": config.get("db_port"),
+        "user": config.get("db_user"),
+        "password": config.get("db_password"),
+    }
+
+
+def filestore(dbname):
+    return config.filestore(dbname)
