@@ -1,0 +1,256 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+_logger = logging.getLogger(__name__)
+
+# Key of the per-transaction buffer in ``cr.precommit.data``.
+BUFFER_KEY = "sales_document_audit.buffer"
+
+# When two operations hit one record in one transaction, the row keeps the
+# strongest: a created record stays "create", a deleted one becomes "unlink".
+OPERATION_RANK = {"write": 0, "create": 1, "unlink": 2}
+
+
+def audit_value(field, value):
+    """JSON-friendly form of a field value for the audit trail."""
+    if field.type == "many2one":
+        return value.id or False
+    if field.type in ("one2many", "many2many"):
+        return sorted(value.ids)
+    if field.type in ("date", "datetime"):
+        return fields.Datetime.to_string(value) if value else False
+    if field.type in ("float", "monetary"):
+        return float(value or 0.0)
+    return value
+
+
+class SalesDocumentAuditMixin(models.AbstractModel):
+    """Capture of changes and accesses on sales documents and their lines.
+
+    ``create``, ``write`` and ``unlink`` take a snapshot of the audited
+    fields (old values, mostly already in cache) into a per-transaction
+    buffer; just before commit the buffer is diffed against the new values
+    and written as one audit row per document in a single INSERT (see
+    ``sales.document.audit.log._flush_audit_buffer``). Lines roll up to their
+    document through ``_audit_parent_field``.
+    """
+
+    _name = "sales.document.audit.mixin"
+    _description = "Audited Sales Document"
+
+    # On lines: the many2one holding the document the line rolls up to.
+    _audit_parent_field = None
+    # Fields audited when no audit rule configures the model.
+    _audit_default_fields = ()
+    # Fields whose change on a validated document is not an "edit after
+    # validation" (state machine and reconciliation bookkeeping).
+    _audit_status_fields = ("state",)
+
+    audit_log_count = fields.Integer(
+        string="Audit entries", compute="_compute_audit_log_count", groups="sales_document_audit.group_auditor"
+    )
+
+    def _compute_audit_log_count(self):
+        counts = {}
+        if self.ids:
+            groups = self.env["sales.document.audit.log"]._read_group(
+                [("res_model", "=", self._name), ("res_id", "in", self.ids)], ["res_id"], ["__count"]
+            )
+            counts = dict(groups)
+        for record in self:
+            record.audit_log_count = counts.get(record.id, 0)
+
+    def action_open_audit_history(self):
+        """Timeline of every audit entry of this document."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sales_document_audit.sales_document_audit_log_history_action"
+        )
+        action["domain"] = [("res_model", "=", self._name), ("res_id", "=", self.id)]
+        action["display_name"] = _("Audit history of %(document)s", document=self.display_name)
+        return action
+
+    # ------------------------------------------------------------------
+    # CRUD overrides: snapshot before, diff before commit
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        records._audit_capture("create")
+        return records
+
+    def write(self, vals):
+        if self and not self.env.context.get("install_mode"):
+            audited = self._audit_fields()
+            if audited and not audited.isdisjoint(vals):
+                self._audit_capture("write")
+        return super().write(vals)
+
+    def unlink(self):
+        if self:
+            self._audit_capture("unlink")
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Capture
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _audit_fields(self):
+        """Names of the audited fields of this model (a frozenset)."""
+        return self.env["sales.document.audit.rule"]._get_audited_fields(self._name)
+
+    def _audit_capture_filter(self):
+        """Records worth buffering (cheap, cache-only test); documents override."""
+        return self
+
+    def _audit_is_document(self):
+        """Whether this record is a sales document (checked at flush time)."""
+        self.ensure_one()
+        return True
+
+    def _audit_is_validated(self, old_values):
+        """Whether the document was posted/validated, given its old values."""
+        return False
+
+    def _audit_snapshot(self):
+        """``{id: {field: value}}`` of the audited fields of ``self``."""
+        names = self._audit_fields()
+        result = {}
+        records = self.sudo()
+        model_fields = [records._fields[name] for name in names]
+        for record in records:
+            result[record.id] = {field.name: audit_value(field, record[field.name]) for field in model_fields}
+        return result
+
+    def _audit_buffer(self):
+        """The transaction's audit buffer; registers the pre-commit flush once."""
+        precommit = self.env.cr.precommit
+        buffer = precommit.data.get(BUFFER_KEY)
+        if buffer is None:
+            buffer = precommit.data[BUFFER_KEY] = {
+                "docs": {},
+                "request": self.env["sales.document.audit.log"]._audit_request_info(),
+            }
+            precommit.add(self.env["sales.document.audit.log"]._flush_audit_buffer)
+        return buffer
+
+    @api.model
+    def _audit_new_entry(self, operation):
+        return {"op": operation, "uid": self.env.uid, "old": None, "lines": {}, "company_id": False}
+
+    @staticmethod
+    def _audit_merge_operation(entry, operation):
+        if OPERATION_RANK[operation] > OPERATION_RANK[entry["op"]]:
+            entry["op"] = operation
+
+    def _audit_capture(self, operation):
+        records = self._audit_capture_filter()
+        if not records or not records._audit_fields():
+            return
+        parent_field = self._audit_parent_field
+        if parent_field:
+            records._audit_capture_lines(operation, parent_field)
+        else:
+            records._audit_capture_documents(operation)
+
+    def _audit_capture_documents(self, operation):
+        docs = self._audit_buffer()["docs"]
+        to_snapshot = self.browse()
+        for record in self:
+            key = (self._name, record.id)
+            entry = docs.get(key)
+            if entry is None:
+                entry = docs[key] = self._audit_new_entry(operation)
+            else:
+                self._audit_merge_operation(entry, operation)
+            if entry["old"] is None and entry["op"] != "create" and operation != "create":
+                to_snapshot |= record
+        if to_snapshot:
+            snapshot = to_snapshot._audit_snapshot()
+            for record in to_snapshot.sudo():
+                entry = docs[(self._name, record.id)]
+                entry["old"] = snapshot[record.id]
+                entry["company_id"] = record.company_id.id
+        if operation == "unlink":
+            for record in self.sudo():
+                entry = docs[(self._name, record.id)]
+                entry["is_document"] = record._audit_is_document()
+                entry["company_id"] = record.company_id.id
+                entry["name"] = record.display_name
+
+    def _audit_capture_lines(self, operation, parent_field):
+        buffer = self._audit_buffer()
+        docs = buffer["docs"]
+        lines_by_doc = {}
+        for line in self.sudo():
+            document = line[parent_field]
+            if document:
+                lines_by_doc.setdefault(document, []).append(line)
+        if not lines_by_doc:
+            return
+        documents = self.env[self._fields[parent_field].comodel_name].sudo().concat(*lines_by_doc)
+        documents = documents._audit_capture_filter()
+        # The document is touched through its lines: keep its own old values
+        # too, so computed totals and states are diffed as well.
+        documents.with_env(self.env)._audit_capture_documents("write")
+        to_snapshot = self.browse()
+        for document in documents:
+            entry = docs[(document._name, document.id)]
+            for line in lines_by_doc[document]:
+                line_entry = entry["lines"].get((line._name, line.id))
+                if line_entry is None:
+                    line_entry = entry["lines"][(line._name, line.id)] = {"op": operation, "old": None}
+                else:
+                    self._audit_merge_operation(line_entry, operation)
+                if line_entry["old"] is None and line_entry["op"] != "create" and operation != "create":
+                    to_snapshot |= line
+                    line_entry["name"] = line.display_name
+        if to_snapshot:
+            snapshot = to_snapshot._audit_snapshot()
+            for document in documents:
+                for (_model, line_id), line_entry in docs[(document._name, document.id)]["lines"].items():
+                    if line_id in snapshot and line_entry["old"] is None:
+                        line_entry["old"] = snapshot[line_id]
+
+    # ------------------------------------------------------------------
+    # Access logging: form opens, list views, exports, denied attempts
+    # ------------------------------------------------------------------
+
+    def web_read(self, specification):
+        result = super().web_read(specification)
+        if len(self) == 1 and not self._audit_parent_field:
+            self.env["sales.document.audit.log"]._log_access(self, "read")
+        return result
+
+    @api.model
+    def web_search_read(self, domain, specification, offset=0, limit=None, order=None, count_limit=None):
+        result = super().web_search_read(
+            domain, specification, offset=offset, limit=limit, order=order, count_limit=count_limit
+        )
+        if not self._audit_parent_field and result.get("records"):
+            self.env["sales.document.audit.view.counter"]._count_list_view(self._name, len(result["records"]))
+        return result
+
+    def export_data(self, fields_to_export):
+        result = super().export_data(fields_to_export)
+        if not self._audit_parent_field and self:
+            self.env["sales.document.audit.log"]._log_access(
+                self, "export", {"count": len(self), "fields": list(fields_to_export)}
+            )
+        return result
+
+    def check_access(self, operation):
+        try:
+            return super().check_access(operation)
+        except AccessError:
+            if not self._audit_parent_field:
+                failure = self._check_access(operation)
+                forbidden = failure[0] if failure else self
+                self.env["sales.document.audit.log"]._log_access(
+                    forbidden, "denied", {"operation": operation}
+                )
+            raise

@@ -1,0 +1,2 @@
+from . import chain
+from . import xlsx_export
