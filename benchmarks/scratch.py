@@ -1,0 +1,263 @@
+"""Scratch databases and in-process Odoo environments for benchmarks.
+
+A :class:`BenchSession` writes one Odoo configuration file the same way
+``tools/devtool.py`` does (addons path = Odoo's two addons directories plus
+the repository, data directory under ``.build/``), creates databases with a
+given list of modules installed and no demo data (``odoo-bin -i``, several
+in parallel), opens Odoo environments on them in this process, and drops the
+databases it created when the run ends unless asked to keep them.
+"""
+
+import importlib.util
+import shutil
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD = REPO / ".build"
+LOG_DIR = BUILD / "bench-logs"
+
+# Odoo's own modules the project's addons build on: the baseline of every
+# benchmark that measures the addons' overhead.
+BASE_MODULES = ("sale_management", "sale_stock", "stock_delivery", "account")
+REGISTRY_MODULE = "sales_document_registry"
+
+
+class BenchError(Exception):
+    """A benchmark cannot run; the message says why."""
+
+
+def load_devtool():
+    """The developer tool as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "sales_documents_devtool", REPO / "tools" / "devtool.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def log(msg):
+    print(f"--> {msg}", flush=True)
+
+
+class BenchSession:
+    """Databases and Odoo environments of one benchmark run.
+
+    ``keep`` keeps the databases it created; ``reuse`` gives them fixed names
+    (``bench_<benchmark>_<label>``), reuses those that already exist and keeps
+    them all, which makes repeated runs while developing much faster.
+    """
+
+    def __init__(self, benchmark, keep=False, reuse=False):
+        self.devtool = load_devtool()
+        self.cfg = self.devtool.settings()
+        self.benchmark = benchmark
+        self.keep = keep or reuse
+        self.reuse = reuse
+        self.token = uuid.uuid4().hex[:6]
+        self.created = []
+        self.opened = []
+        self.conf = None
+        self._odoo_ready = False
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def __enter__(self):
+        BUILD.mkdir(exist_ok=True)
+        self.conf = self.devtool.write_config(
+            self.cfg,
+            f"bench-{self.token}",
+            f"bench_{self.benchmark}",
+            {"without_demo": "all", "log_level": "warn", "max_cron_threads": "0"},
+        )
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        if self._odoo_ready:
+            self._release_registries()
+        if self.keep:
+            if self.created:
+                log("kept databases: " + ", ".join(self.created))
+        else:
+            for name in self.created:
+                log(f"dropping {name}")
+                self.drop_database(name)
+            self.created = []
+        if self.conf and self.conf.exists():
+            self.conf.unlink()
+
+    # -- PostgreSQL --------------------------------------------------------
+
+    def _connect(self, dbname="postgres"):
+        import psycopg2
+
+        kw = {"dbname": dbname, "port": self.cfg["pgport"]}
+        if self.cfg["pghost"]:
+            kw["host"] = self.cfg["pghost"]
+        if self.cfg["pguser"]:
+            kw["user"] = self.cfg["pguser"]
+        if self.cfg["pgpassword"]:
+            kw["password"] = self.cfg["pgpassword"]
+        conn = psycopg2.connect(**kw)
+        conn.autocommit = True
+        return conn
+
+    def database_exists(self, name):
+        conn = self._connect()
+        try:
+            with conn.cursor() as cr:
+                cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+                return bool(cr.fetchone())
+        finally:
+            conn.close()
+
+    def installed_modules(self, name, modules):
+        conn = self._connect(name)
+        try:
+            with conn.cursor() as cr:
+                cr.execute(
+                    "SELECT name FROM ir_module_module WHERE state = 'installed' AND name IN %s",
+                    [tuple(modules)],
+                )
+                return {row[0] for row in cr.fetchall()}
+        finally:
+            conn.close()
+
+    def drop_database(self, name):
+        if self._odoo_ready:
+            from odoo import sql_db
+            from odoo.modules.registry import Registry
+
+            Registry.delete(name)
+            sql_db.close_db(name)
+        conn = self._connect()
+        try:
+            with conn.cursor() as cr:
+                # The name is ours (generated), quoted as an identifier by psycopg2.
+                from psycopg2 import sql
+
+                cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))
+        finally:
+            conn.close()
+        shutil.rmtree(BUILD / "data" / "filestore" / name, ignore_errors=True)
+
+    # -- databases ---------------------------------------------------------
+
+    def database_name(self, label):
+        if self.reuse:
+            return f"bench_{self.benchmark}_{label}"
+        return f"bench_{self.benchmark}_{label}_{self.token}"
+
+    def create_databases(self, specs, parallel=2):
+        """Create one database per ``label -> modules`` item; return ``label -> name``.
+
+        Databases are created by ``odoo-bin -i`` without demo data, at most
+        ``parallel`` at a time. With ``reuse``, an existing database that has
+        the modules installed is used as it is. Any failure drops what this
+        call created and raises :class:`BenchError` with the log's tail.
+        """
+        names = {label: self.database_name(label) for label in specs}
+        todo = []
+        for label, modules in specs.items():
+            name = names[label]
+            if self.reuse and self.database_exists(name):
+                missing = set(modules) - self.installed_modules(name, modules)
+                if not missing:
+                    log(f"reusing database {name}")
+                    continue
+                log(f"database {name} lacks {', '.join(sorted(missing))}: recreating it")
+                self.drop_database(name)
+            todo.append((label, name, tuple(modules)))
+        running = []
+        failures = []
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        while todo or running:
+            while todo and len(running) < parallel:
+                label, name, modules = todo.pop(0)
+                log(f"creating database {name} with {', '.join(modules)} (no demo data)")
+                logfile = LOG_DIR / f"{name}.log"
+                handle = logfile.open("w")
+                proc = subprocess.Popen(
+                    [self.devtool.venv_python(self.cfg).as_posix(),
+                     str(self.cfg["odoo_path"] / "odoo-bin"), "-c", str(self.conf),
+                     "-d", name, "-i", ",".join(modules), "--without-demo=all",
+                     "--stop-after-init", "--log-level=warn", "--max-cron-threads=0"],
+                    stdout=handle, stderr=subprocess.STDOUT, cwd=REPO,
+                )
+                self.created.append(name)
+                running.append((proc, handle, name, modules, logfile, time.monotonic()))
+            time.sleep(0.5)
+            for item in list(running):
+                proc, handle, name, modules, logfile, started = item
+                if proc.poll() is None:
+                    continue
+                running.remove(item)
+                handle.close()
+                ok = proc.returncode == 0
+                if ok:
+                    missing = set(modules) - self.installed_modules(name, modules)
+                    ok = not missing
+                if ok:
+                    log(f"database {name} ready in {time.monotonic() - started:.0f} s")
+                else:
+                    failures.append((name, logfile))
+        if failures:
+            messages = []
+            for name, logfile in failures:
+                tail = "\n".join(logfile.read_text(errors="replace").splitlines()[-25:])
+                messages.append(f"creating {name} failed; end of {logfile}:\n{tail}")
+            for name, _logfile in failures:
+                self.drop_database(name)
+                self.created.remove(name)
+            raise BenchError("\n\n".join(messages))
+        return names
+
+    # -- Odoo in this process ----------------------------------------------
+
+    def _ensure_odoo(self):
+        if self._odoo_ready:
+            return
+        import odoo
+
+        odoo.tools.config.parse_config(["-c", str(self.conf)], setup_logging=True)
+        self._odoo_ready = True
+
+    def registry(self, dbname):
+        """The Odoo registry of ``dbname``, loaded in this process."""
+        self._ensure_odoo()
+        from odoo.modules.registry import Registry
+
+        if dbname not in self.opened:
+            self.opened.append(dbname)
+        return Registry(dbname)
+
+    @contextmanager
+    def environment(self, dbname, context=None):
+        """An ``odoo.api.Environment`` as superuser on a fresh cursor.
+
+        The cursor is committed when the block ends normally and rolled back
+        when it raises.
+        """
+        registry = self.registry(dbname)
+        from odoo import SUPERUSER_ID, api
+
+        with registry.cursor() as cr:
+            yield api.Environment(cr, SUPERUSER_ID, dict(context or {}))
+
+    def _release_registries(self):
+        from odoo import sql_db
+        from odoo.modules.registry import Registry
+
+        for name in self.opened:
+            Registry.delete(name)
+            sql_db.close_db(name)
+        self.opened = []
