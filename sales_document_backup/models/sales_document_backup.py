@@ -203,11 +203,19 @@ class SalesDocumentBackup(models.Model):
         return extra
 
     def _get_audit_checkpoint(self):
-        """Latest audit trail checkpoint when the audit addon provides one."""
-        Log = self.env.get("sales.document.audit.log")
-        if Log is not None and hasattr(Log, "_get_backup_checkpoint"):
-            return Log.sudo()._get_backup_checkpoint()  # sudo: backup managers need not be auditors
-        return None
+        """Latest sealed audit checkpoint per company, when the audit addon is installed.
+
+        Stored in the manifest so that a restored audit trail can be checked
+        against a hash kept outside the database.
+        """
+        Checkpoint = self.env.get("sales.document.audit.checkpoint")
+        if Checkpoint is None or not hasattr(Checkpoint, "export_checkpoints"):
+            return None
+        exported = json.loads(Checkpoint.export_checkpoints())
+        latest = {}
+        for checkpoint in exported.get("checkpoints", []):
+            latest[str(checkpoint.get("company_id"))] = checkpoint
+        return {"format": exported.get("format"), "latest": latest} if latest else None
 
     def _copy_to_destinations(self, archive_path, destinations, object_name):
         """Upload the archive everywhere; mark the backup failed if any copy fails."""

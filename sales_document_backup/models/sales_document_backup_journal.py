@@ -115,9 +115,27 @@ class SalesDocumentBackupJournal(models.Model):
     def _cron_send_journal(self):
         """Scheduled every minute: send queued snapshots, one batch per company."""
         batches = self.env["sales.document.backup"]
-        for company in self.search([("state", "=", "queued")]).company_id:
+        companies = self.search([("state", "=", "queued")]).company_id
+        for company in self.env["res.company"].search([]) - companies:
+            if self._get_new_audit_checkpoints(company)[0]:
+                companies |= company
+        for company in companies:
             batches |= self.with_company(company)._send_batch(company)
         return batches
+
+    @api.model
+    def _get_new_audit_checkpoints(self, company):
+        """(export dict or None, last id) of the audit checkpoints not yet sent."""
+        Checkpoint = self.env.get("sales.document.audit.checkpoint")
+        if Checkpoint is None or not hasattr(Checkpoint, "export_checkpoints"):
+            return None, 0
+        key = f"sales_document_backup.audit_checkpoint_sent_{company.id}"
+        after = int(self.env["ir.config_parameter"].sudo().get_param(key, 0))  # sudo: internal bookkeeping
+        exported = json.loads(Checkpoint.export_checkpoints(company_id=company.id, after_id=after))
+        checkpoints = exported.get("checkpoints") or []
+        if not checkpoints:
+            return None, after
+        return exported, max(cp["id"] for cp in checkpoints)
 
     def _chain_payload(self, entry):
         return {
@@ -140,7 +158,8 @@ class SalesDocumentBackupJournal(models.Model):
             [("company_id", "=", company.id), ("journal_enabled", "=", True)]
         )
         entries = self.search([("state", "=", "queued"), ("company_id", "=", company.id)], order="id")
-        if not entries or not destinations:
+        checkpoints, last_checkpoint = self._get_new_audit_checkpoints(company)
+        if not (entries or checkpoints) or not destinations:
             return Backup
         last = self.search([("state", "=", "sent"), ("company_id", "=", company.id)], order="sequence desc", limit=1)
         stamp = fields.Datetime.now()
@@ -162,7 +181,7 @@ class SalesDocumentBackupJournal(models.Model):
         path = os.path.join(settings.work_dir(), f"sdb-journal-{uuid.uuid4().hex}.sdb")
         try:
             public_key = crypto.load_public_key(settings.public_key_path())
-            size, digest = self._write_batch(path, public_key, chained)
+            size, digest = self._write_batch(path, public_key, chained, checkpoints)
             batch.write({"size": size, "sha256": digest, "key_fingerprint": crypto.key_fingerprint(public_key),
                          "manifest": json.dumps([link for _entry, link in chained], indent=1)})
             batch._copy_to_destinations(path, destinations, Backup._object_name("journal", batch._file_stem()))
@@ -175,6 +194,10 @@ class SalesDocumentBackupJournal(models.Model):
                 os.unlink(path)
         if batch.state == "running":
             batch.state = "done"
+            if checkpoints:
+                self.env["ir.config_parameter"].sudo().set_param(  # sudo: internal bookkeeping
+                    f"sales_document_backup.audit_checkpoint_sent_{company.id}", last_checkpoint
+                )
             for entry, link in chained:
                 entry.write({
                     "state": "sent",
@@ -186,7 +209,7 @@ class SalesDocumentBackupJournal(models.Model):
         return batch
 
     @api.model
-    def _write_batch(self, path, public_key, chained):
+    def _write_batch(self, path, public_key, chained, checkpoints=None):
         """Write the encrypted batch archive; returns (size, sha256)."""
         from ..lib.dump import HashingWriter
 
@@ -199,6 +222,8 @@ class SalesDocumentBackupJournal(models.Model):
             for entry, link in chained:
                 section.write(manifest.canonical_json({"sequence": link["sequence"], "snapshot": json.loads(entry.snapshot)}) + b"\n")
             container.close_section()
+            if checkpoints:
+                container.add_bytes("audit_checkpoints.json", manifest.canonical_json(checkpoints))
             container.close()
             encrypted.close()
         return hashed.size, hashed.hexdigest()

@@ -1,6 +1,8 @@
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
+# References other documents must not share: dropped when the original still exists.
+UNIQUE_REFERENCES = {"sale.order": ("client_order_ref",), "account.move": ("ref",)}
 # Line fields copied back, per restorable model: (lines field, header fields, line fields)
 RESTORABLE = {
     "sale.order": (
@@ -87,6 +89,11 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
     def _create_draft(self, model, snapshot):
         lines_field, header, line_fields = RESTORABLE[model]
         values = self._convert(model, header, snapshot["fields"])
+        if self.env[model].browse(snapshot["fields"]["id"]).exists():
+            # The original is still there: a copy with the same customer
+            # reference would be refused as a duplicate.
+            for name in UNIQUE_REFERENCES.get(model, ()):
+                values.pop(name, None)
         if not values.get("partner_id"):
             raise UserError(_("The customer of this document no longer exists; it cannot be restored."))
         line_model = self.env[model]._fields[lines_field].comodel_name
