@@ -217,7 +217,7 @@ class SalesDocumentAuditLog(models.Model):
         """IP address, user agent and device class of the current request."""
         from odoo.http import request
 
-        info = {"ip_address": False, "user_agent": False, "device": "system"}
+        info = {"ip_address": None, "user_agent": None, "device": "system"}
         try:
             httprequest = request and request.httprequest
         except RuntimeError:
@@ -225,8 +225,8 @@ class SalesDocumentAuditLog(models.Model):
         if httprequest:
             agent = httprequest.headers.get("User-Agent") or ""
             info = {
-                "ip_address": httprequest.remote_addr or False,
-                "user_agent": agent[:512] or False,
+                "ip_address": httprequest.remote_addr or None,
+                "user_agent": agent[:512] or None,
                 "device": chain.device_from_user_agent(agent),
             }
         return info
@@ -380,7 +380,8 @@ class SalesDocumentAuditLog(models.Model):
         if not rows:
             return []
         placeholders = SQL(", ").join(
-            SQL("(%s, TRUE)", SQL(", ").join(SQL("%s", row[column]) for column in INSERT_COLUMNS)) for row in rows
+            SQL("(%s, TRUE)", SQL(", ").join(SQL("%s", row[column] if row[column] is not False else None) for column in INSERT_COLUMNS))
+            for row in rows
         )
         cr.execute(SQL(
             "INSERT INTO sales_document_audit_log (%s, active) VALUES %s RETURNING id",
