@@ -1,5 +1,9 @@
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import uuid
 
 from odoo.tests import BaseCase, tagged
@@ -168,3 +172,70 @@ class TestDump(BaseCase):
         with self.assertRaises(archive.ArchiveError):
             for _name, blocks in archive.ArchiveReader(io.BytesIO(bytes(broken))):
                 b"".join(blocks)
+
+
+@tagged("post_install", "-at_install")
+class TestRestoreOnNewServer(BaseCase):
+    """The documented command restores an archive without Odoo."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.private_path, public_path = key_pair("main")
+        cls.params = {}
+        cls.source = f"sdb_cli_src_{uuid.uuid4().hex[:8]}"
+        dump.create_database(cls.source, cls.params)
+        cls.addClassCleanup(dump.drop_database, cls.source, cls.params)
+        conn = dump.connect(cls.source, cls.params)
+        with conn, conn.cursor() as cursor:
+            cursor.execute(SCHEMA)
+        conn.close()
+        cls.tmp = tempfile.mkdtemp(prefix="sdb-cli-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        filestore = os.path.join(cls.tmp, "src-filestore")
+        os.makedirs(os.path.join(filestore, "0a"))
+        with open(os.path.join(filestore, "0a", "0abc"), "wb") as handle:
+            handle.write(b"invoice pdf")
+        cls.archive = os.path.join(cls.tmp, "backup.sdb")
+        dump.create_backup(cls.archive, cls.source, crypto.load_public_key(public_path),
+                           params=cls.params, filestore=filestore, timeout=120)
+        cls.cli = os.path.join(os.path.dirname(os.path.dirname(__file__)), "lib", "cli.py")
+
+    def _run(self, *args):
+        # A clean interpreter, as on a new server: only the script's own directory.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        return subprocess.run([sys.executable, self.cli, *args], capture_output=True, text=True, env=env,
+                              timeout=300)
+
+    def test_restore_command(self):
+        target = f"sdb_cli_dst_{uuid.uuid4().hex[:8]}"
+        root = os.path.join(self.tmp, "filestore-root")
+        result = self._run("restore", self.archive, "--private-key", self.private_path,
+                           "--database", target, "--filestore-root", root)
+        self.addCleanup(dump.drop_database, target, self.params)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("Restore complete", result.stdout)
+        with open(os.path.join(root, target, "0a", "0abc"), "rb") as handle:
+            self.assertEqual(handle.read(), b"invoice pdf")
+        conn = dump.connect(target, self.params)
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sale_order")
+            self.assertEqual(cursor.fetchone()[0], 300)
+        conn.close()
+
+    def test_restore_command_refuses_wrong_key_and_truncation(self):
+        result = self._run("verify", self.archive, "--private-key", key_pair("other")[0])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("another key", result.stderr)
+        truncated = os.path.join(self.tmp, "truncated.sdb")
+        with open(self.archive, "rb") as src, open(truncated, "wb") as dst:
+            dst.write(src.read()[:-200])
+        target = f"sdb_cli_bad_{uuid.uuid4().hex[:8]}"
+        result = self._run("restore", truncated, "--private-key", self.private_path, "--database", target)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("truncated", result.stderr)
+        conn = dump.connect("postgres", self.params)
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target])
+            self.assertFalse(cursor.fetchall(), "nothing is restored from a truncated archive")
+        conn.close()
