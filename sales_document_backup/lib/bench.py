@@ -1,0 +1,121 @@
+"""Measurements for the backup benchmark (called by the project's benchmark runner).
+
+``measure(dbname, ...)`` returns, for one database, in one run:
+
+- ``pg_dump_s``: a raw ``pg_dump --format=custom`` to a file (the baseline);
+- ``backup_s``: a full encrypted backup (dump + filestore + manifest) to a file;
+- ``ratio``: backup_s / pg_dump_s (target: at most 1.3);
+- ``backup_peak_rss_mb``: peak resident memory of the Python process writing
+  the backup (measured in a fresh child process), and ``pg_dump_peak_rss_mb``
+  of its pg_dump child; compare them across database sizes (must stay flat);
+- ``restore_s``: decrypting, verifying and restoring that archive into a
+  scratch database and comparing it with the manifest (the restore test);
+- ``db_size_mb`` and ``archive_mb``.
+
+Runs the backup in a child interpreter so that its memory is measured alone.
+"""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+
+def _modules():
+    if __package__:
+        from . import crypto, dump, manifest
+    else:
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from lib import crypto, dump, manifest
+    return crypto, dump, manifest
+
+
+def _db_size_mb(dump, dbname, params):
+    conn = dump.connect(dbname, params)
+    try:
+        with conn.cursor() as pg:
+            pg.execute("SELECT pg_database_size(current_database())")
+            return pg.fetchone()[0] / 1e6
+    finally:
+        conn.close()
+
+
+def _backup_child(args):
+    """Entry point of the child process: one backup, JSON result on stdout."""
+    crypto, dump, _manifest = _modules()
+    started = time.perf_counter()
+    result = dump.create_backup(
+        args["out"], args["dbname"], crypto.load_public_key(args["public_key"]),
+        params=args.get("params"), filestore=args.get("filestore"), timeout=args.get("timeout", 3600),
+    )
+    elapsed = time.perf_counter() - started
+    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"backup_s": elapsed, "size": result["size"],
+                      "backup_peak_rss_mb": self_rss, "pg_dump_peak_rss_mb": child_rss}))
+
+
+def measure(dbname, params=None, filestore=None, public_key=None, private_key=None, work_dir=None,
+            restore=True):
+    """Benchmark one database; see the module docstring for the figures."""
+    crypto, dump, manifest = _modules()
+    work = tempfile.mkdtemp(prefix="sdb-bench-", dir=work_dir)
+    try:
+        if not public_key or not private_key:
+            private_key = os.path.join(work, "bench.key")
+            public_key = os.path.join(work, "bench.pub")
+            crypto.generate_key_pair(private_key, public_key, key_size=3072)
+        raw = os.path.join(work, "raw.dump")
+        started = time.perf_counter()
+        subprocess.run(["pg_dump", "--format=custom", "--file", raw, dbname], check=True,
+                       env=dump.pg_environ(params))
+        pg_dump_s = time.perf_counter() - started
+        os.unlink(raw)
+        out = os.path.join(work, "backup.sdb")
+        child = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--child"],
+            input=json.dumps({"out": out, "dbname": dbname, "params": params, "filestore": filestore,
+                              "public_key": public_key}),
+            capture_output=True, text=True, check=True,
+        )
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        figures.update({
+            "database": dbname,
+            "db_size_mb": round(_db_size_mb(dump, dbname, params), 1),
+            "archive_mb": round(figures.pop("size") / 1e6, 1),
+            "pg_dump_s": round(pg_dump_s, 3),
+        })
+        figures["ratio"] = round(figures["backup_s"] / pg_dump_s, 3) if pg_dump_s else None
+        if restore:
+            scratch = f"sdb_bench_{uuid.uuid4().hex[:8]}"
+            started = time.perf_counter()
+            extract_dir = os.path.join(work, "extract")
+            os.makedirs(extract_dir)
+            result = dump.extract_backup(out, crypto.load_private_key(private_key), extract_dir)
+            dump.restore_database(result["dump_path"], scratch, params, jobs=2)
+            try:
+                conn = dump.connect(scratch, params)
+                with conn.cursor() as pg:
+                    problems = manifest.compare_stats(result["manifest"]["documents"], manifest.document_stats(pg))
+                conn.close()
+            finally:
+                dump.drop_database(scratch, params)
+            figures["restore_s"] = round(time.perf_counter() - started, 3)
+            figures["restore_ok"] = not problems
+        figures["backup_s"] = round(figures["backup_s"], 3)
+        return figures
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--child"]:
+        _backup_child(json.loads(sys.stdin.read()))
+    else:
+        print(json.dumps(measure(sys.argv[1]), indent=1))
