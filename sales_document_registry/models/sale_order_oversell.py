@@ -186,17 +186,17 @@ class SaleOrder(models.Model):
             )
 
     def _sd_oversell_text(self, shortages):
-        return "\n".join(
-            _(
+        lines = []
+        for product, warehouse, needed, free in shortages:
+            lines.append(_(
                 "- %(product)s in %(warehouse)s: %(needed)s %(uom)s ordered, %(free)s free",
                 product=product.display_name,
                 warehouse=warehouse.name,
                 needed=f"{needed:g}",
                 free=f"{max(free, 0.0):g}",
                 uom=product.uom_id.name,
-            )
-            for product, warehouse, needed, free in shortages
-        )
+            ))
+        return "\n".join(lines)
 
     @api.model
     def _sd_oversell_lock(self, keys):
@@ -244,7 +244,7 @@ class SaleOrder(models.Model):
                   FROM keys k
                   JOIN stock_quant q ON q.product_id = k.product_id
                   JOIN stock_location loc ON loc.id = q.location_id
-                 WHERE loc.usage = 'internal' AND loc.parent_path LIKE k.parent_path || '%%'
+                 WHERE loc.usage = 'internal' AND loc.parent_path LIKE k.parent_path || %(any)s
               GROUP BY k.product_id, k.warehouse_id
             ), demand AS (
                 SELECT k.product_id, k.warehouse_id,
@@ -258,8 +258,8 @@ class SaleOrder(models.Model):
                   JOIN stock_location src ON src.id = m.location_id
                   JOIN stock_location dest ON dest.id = m.location_dest_id
                  WHERE m.state IN ('waiting', 'confirmed', 'partially_available', 'assigned')
-                   AND src.parent_path LIKE k.parent_path || '%%'
-                   AND dest.parent_path NOT LIKE k.parent_path || '%%'
+                   AND src.parent_path LIKE k.parent_path || %(any)s
+                   AND dest.parent_path NOT LIKE k.parent_path || %(any)s
               GROUP BY k.product_id, k.warehouse_id
             )
             SELECT k.product_id, k.warehouse_id,
@@ -270,6 +270,7 @@ class SaleOrder(models.Model):
             """,
             products=[k[0] for k in keys],
             warehouses=[k[1] for k in keys],
+            any="%",
         ))
         return {(product_id, warehouse_id): free for product_id, warehouse_id, free in self.env.cr.fetchall()}
 
