@@ -240,8 +240,15 @@ class SaleOrder(models.Model):
     @api.model
     def _cron_recon_check(self, batch_size=500):
         """Re-check the orders not reconciled yet, and list the new exceptions."""
+        domain = [("recon_state", "!=", "ok")]
+        activity_type = self.env.ref(
+            "sales_document_registry.mail_activity_type_sale_recon", raise_if_not_found=False
+        )
+        if activity_type:
+            # Exceptions solved since the last check still hold an activity to close.
+            domain = ["|", ("activity_ids.activity_type_id", "=", activity_type.id)] + domain
         orders = self.search(
-            [("state", "in", ("sale", "cancel")), ("recon_state", "!=", "ok")],
+            [("state", "in", ("sale", "cancel"))] + domain,
             order="recon_checked_date asc nulls first, id",
             limit=batch_size,
         )
