@@ -252,10 +252,20 @@ def odoo_bin(cfg, conf, *args, check=True):
     return subprocess.run(cmd, check=check)
 
 
+def selected_addons():
+    """The addons to install: all three, or TEST_MODULES (comma-separated) while developing."""
+    chosen = [m.strip() for m in os.environ.get("TEST_MODULES", "").split(",") if m.strip()]
+    unknown = set(chosen) - set(ADDONS)
+    if unknown:
+        raise SetupError(f"TEST_MODULES names unknown addons: {', '.join(sorted(unknown))}")
+    return chosen or list(ADDONS)
+
+
 def create_db(cfg, conf, name, demo):
-    """Create ``name`` with the three addons installed; drop it if anything fails."""
+    """Create ``name`` with the addons installed; drop it if anything fails."""
     log(f"creating database {name} ({'with' if demo else 'without'} demo data)")
-    args = ["-d", name, "-i", ",".join(ADDONS), "--stop-after-init", "--log-level=warn"]
+    addons = selected_addons()
+    args = ["-d", name, "-i", ",".join(addons), "--stop-after-init", "--log-level=warn"]
     if not demo:
         args.append("--without-demo=all")
     try:
@@ -265,10 +275,10 @@ def create_db(cfg, conf, name, demo):
         state = psql(
             cfg,
             "SELECT count(*) FROM ir_module_module WHERE state = 'installed' AND name IN ("
-            + ",".join(f"'{a}'" for a in ADDONS) + ")",
+            + ",".join(f"'{a}'" for a in addons) + ")",
             db=name,
         ).strip()
-        if state != str(len(ADDONS)):
+        if state != str(len(addons)):
             raise SetupError(f"the addons did not all install into {name}")
     except BaseException:
         log(f"dropping the half-made database {name}")
@@ -330,10 +340,10 @@ def cmd_test(cfg, args):
     # on first use, updated afterwards); the default is a fresh one, dropped.
     keep = os.environ.get("TEST_DB")
     name = keep or f"sales_documents_test_{uuid.uuid4().hex[:8]}"
-    conf = write_config(cfg, "test", name, {"without_demo": "all", "log_level": "warn"})
+    conf = write_config(cfg, f"test-{name}", name, {"without_demo": "all", "log_level": "warn"})
     if keep and db_exists(cfg, name):
         log(f"updating the kept database {name}")
-        if odoo_bin(cfg, conf, "-d", name, "-u", ",".join(ADDONS), "--stop-after-init",
+        if odoo_bin(cfg, conf, "-d", name, "-u", ",".join(selected_addons()), "--stop-after-init",
                     "--log-level=warn", check=False).returncode:
             raise SetupError(f"updating the addons in {name} failed (see the log above)")
     else:

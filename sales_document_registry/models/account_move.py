@@ -148,7 +148,7 @@ class AccountMove(models.Model):
                 )
 
     def init(self):
-        super().init()
+        res = super().init()
         self.env.cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS account_move_sd_registry_id_idx "
             "ON account_move ((id * 10 + 3)) WHERE move_type IN ('out_invoice', 'out_refund')"
@@ -157,3 +157,4 @@ class AccountMove(models.Model):
             "CREATE INDEX IF NOT EXISTS account_move_sd_commercial_partner_idx "
             "ON account_move (commercial_partner_id) WHERE move_type IN ('out_invoice', 'out_refund')"
         ))
+        return res

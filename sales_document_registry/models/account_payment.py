@@ -90,9 +90,10 @@ class AccountPayment(models.Model):
         return [("state", "=", "draft")]
 
     def init(self):
-        super().init()
+        res = super().init()
         self.env.cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS account_payment_sd_registry_id_idx "
             "ON account_payment ((id * 10 + 4)) "
             "WHERE payment_type = 'inbound' AND partner_type = 'customer'"
         ))
+        return res

@@ -45,6 +45,9 @@ class SaleOrder(models.Model):
         tracking=True,
         help="How the customer will pay; carried to the invoices of the order.",
     )
+    carrier_id = fields.Many2one(
+        compute="_compute_carrier_id", store=True, readonly=False, precompute=True
+    )
     # Idempotent creation by integrations.
     external_source = fields.Char(copy=False, index=True, help="System the order came from.")
     external_ref = fields.Char(
@@ -99,6 +102,18 @@ class SaleOrder(models.Model):
             order.preferred_payment_method_line_id = (
                 partner.property_inbound_payment_method_line_id
                 or order.preferred_payment_method_line_id
+            )
+
+    @api.depends("partner_id", "partner_shipping_id")
+    def _compute_carrier_id(self):
+        # The customer's usual shipping method, so that the standard is met by default.
+        for order in self:
+            if order.carrier_id or order.state not in ("draft", "sent"):
+                continue
+            partner = (order.partner_shipping_id or order.partner_id).with_company(order.company_id)
+            order.carrier_id = (
+                partner.property_delivery_carrier_id
+                or order.partner_id.commercial_partner_id.with_company(order.company_id).property_delivery_carrier_id
             )
 
     @api.depends("client_order_ref")
@@ -466,9 +481,9 @@ class SaleOrder(models.Model):
         return vals
 
     def init(self):
-        super().init()
+        res = super().init()
         # Registry rows of orders are looked up by their registry id.
         self.env.cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS sale_order_sd_registry_id_idx ON sale_order ((id * 10 + 1))"
         ))
-
+        return res

@@ -1,5 +1,4 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
@@ -160,20 +159,6 @@ class SalesDocument(models.Model):
         action["context"] = {"search_default_group_by_doc_type": 0}
         action["display_name"] = _("Sales documents of %(customer)s", customer=partners[:1].display_name)
         return action
-
-    # ------------------------------------------------------------------
-    # CRUD: the registry is read-only
-    # ------------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        raise UserError(_("The sales document registry is read-only: create the document itself."))
-
-    def write(self, vals):
-        raise UserError(_("The sales document registry is read-only: change the document itself."))
-
-    def unlink(self):
-        raise UserError(_("The sales document registry is read-only: delete the document itself."))
 
     # ------------------------------------------------------------------
     # Schema

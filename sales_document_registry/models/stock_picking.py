@@ -126,8 +126,9 @@ class StockPicking(models.Model):
         return [("state", "not in", ("done", "cancel"))]
 
     def init(self):
-        super().init()
+        res = super().init()
         self.env.cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS stock_picking_sd_registry_id_idx "
             "ON stock_picking ((id * 10 + 2)) WHERE sale_id IS NOT NULL"
         ))
+        return res

@@ -95,7 +95,7 @@ class TestExternalOrdersConcurrency(SalesDocumentCase):
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             partner = env["res.partner"].create({"name": "Race customer"})
             product = env["product.product"].create({"name": "Race product", "type": "service"})
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
             partner_id, product_id = partner.id, product.id
         vals.update(partner_id=partner_id, order_line=[(0, 0, {"product_id": product_id})],
                     carrier_id=False, preferred_payment_method_line_id=False, payment_term_id=False)
@@ -108,7 +108,7 @@ class TestExternalOrdersConcurrency(SalesDocumentCase):
                     env = api.Environment(cr, api.SUPERUSER_ID, {})
                     barrier.wait(timeout=10)
                     results.append(env["sale.order"].create_external(dict(vals)))
-                    cr.commit()
+                    cr.commit()  # pylint: disable=invalid-commit
             except Exception:  # reported below
                 errors.append(traceback.format_exc())
 
@@ -132,7 +132,7 @@ class TestExternalOrdersConcurrency(SalesDocumentCase):
                 ).unlink()
                 env["product.product"].browse(product_id).unlink()
                 env["res.partner"].browse(partner_id).unlink()
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit
 
 
 @tagged("post_install", "-at_install")
