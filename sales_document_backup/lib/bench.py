@@ -25,6 +25,10 @@ import time
 import uuid
 
 
+def _say(text):
+    sys.stdout.write(f"{text}\n")
+
+
 def _modules():
     if __package__:
         from . import crypto, dump, manifest
@@ -55,8 +59,8 @@ def _backup_child(args):
     elapsed = time.perf_counter() - started
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"backup_s": elapsed, "size": result["size"],
-                      "backup_peak_rss_mb": self_rss, "pg_dump_peak_rss_mb": child_rss}))
+    _say(json.dumps({"backup_s": elapsed, "size": result["size"],
+                     "backup_peak_rss_mb": self_rss, "pg_dump_peak_rss_mb": child_rss}))
 
 
 def measure(dbname, params=None, filestore=None, public_key=None, private_key=None, work_dir=None,
@@ -118,4 +122,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--child"]:
         _backup_child(json.loads(sys.stdin.read()))
     else:
-        print(json.dumps(measure(sys.argv[1]), indent=1))
+        _say(json.dumps(measure(sys.argv[1]), indent=1))

@@ -22,6 +22,10 @@ import sys
 import tempfile
 
 
+def _say(text):
+    sys.stdout.write(f"{text}\n")
+
+
 def _modules():
     if __package__:
         from . import archive, crypto, dump, manifest
@@ -37,8 +41,8 @@ def _params(args):
 
 def cmd_genkey(args, crypto, _dump, _manifest):
     crypto.generate_key_pair(args.private, args.public, key_size=args.bits)
-    print(f"Private key written to {args.private} (keep it off the Odoo server and out of backups).")
-    print(f"Public key written to {args.public} (set sales_backup_public_key to this path).")
+    _say(f"Private key written to {args.private} (keep it off the Odoo server and out of backups).")
+    _say(f"Public key written to {args.public} (set sales_backup_public_key to this path).")
 
 
 def cmd_verify(args, crypto, dump, _manifest):
@@ -46,17 +50,17 @@ def cmd_verify(args, crypto, dump, _manifest):
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         result = dump.extract_backup(args.archive, key, tmp)
     documents = result["manifest"].get("documents", {})
-    print("Archive OK: decrypted, every section matches its checksum.")
+    _say("Archive OK: decrypted, every section matches its checksum.")
     for doc_type, info in sorted(documents.items()):
-        print(f"  {doc_type}: {info['count']} documents, total {info['amount_total']}")
+        _say(f"  {doc_type}: {info['count']} documents, total {info['amount_total']}")
 
 
 def cmd_extract(args, crypto, dump, _manifest):
     key = crypto.load_private_key(args.private_key, os.environ.get("SALES_BACKUP_PRIVATE_KEY_PASSWORD"))
     os.makedirs(args.out, exist_ok=True)
     result = dump.extract_backup(args.archive, key, args.out)
-    print(f"Database dump: {result['dump_path']}")
-    print(f"Filestore: {result['filestore_dir']}")
+    _say(f"Database dump: {result['dump_path']}")
+    _say(f"Filestore: {result['filestore_dir']}")
 
 
 def cmd_restore(args, crypto, dump, manifest):
@@ -67,13 +71,13 @@ def cmd_restore(args, crypto, dump, manifest):
         raise dump.DumpError(f"The filestore {target_filestore} already exists; choose another database name.")
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         result = dump.extract_backup(args.archive, key, tmp)
-        print("Archive decrypted and verified.")
+        _say("Archive decrypted and verified.")
         dump.restore_database(result["dump_path"], args.database, params, timeout=args.timeout, jobs=args.jobs)
-        print(f"Database {args.database} restored.")
+        _say(f"Database {args.database} restored.")
         try:
             if target_filestore:
                 dump.restore_filestore(result["filestore_dir"], target_filestore)
-                print(f"Filestore restored into {target_filestore}.")
+                _say(f"Filestore restored into {target_filestore}.")
             conn = dump.connect(args.database, params)
             try:
                 with conn.cursor() as pg:
@@ -88,7 +92,7 @@ def cmd_restore(args, crypto, dump, manifest):
             if target_filestore:
                 shutil.rmtree(target_filestore, ignore_errors=True)
             raise
-    print("Documents match the manifest (counts, amounts, hashes). Restore complete.")
+    _say("Documents match the manifest (counts, amounts, hashes). Restore complete.")
 
 
 def build_parser():
@@ -124,7 +128,7 @@ def main(argv=None):
     try:
         handler[args.command](args, crypto, dump, manifest)
     except (crypto.CryptoError, dump.DumpError, archive.ArchiveError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 1
     return 0
 

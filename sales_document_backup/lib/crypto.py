@@ -173,7 +173,7 @@ class EncryptingWriter:
     def writable(self):
         return True
 
-    def write(self, data):
+    def write(self, data):  # pylint: disable=method-required-super
         if self._closed:
             raise CryptoError("Write to a closed encrypted archive.")
         self._buffer += data
@@ -315,7 +315,7 @@ class DecryptingReader:
             self._done = True
         return plain
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         if size is None or size < 0:
             parts = [self._pending[self._offset :]]
             self._pending, self._offset = b"", 0
