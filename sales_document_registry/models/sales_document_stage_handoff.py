@@ -55,7 +55,7 @@ class SalesDocumentStageHandoff(models.Model):
     # Constraints
     # ------------------------------------------------------------------
 
-    @api.constrains("user_id", "group_id")
+    @api.constrains("stage", "user_id", "group_id")
     def _check_responsible(self):
         for handoff in self:
             if not handoff.user_id and not handoff.group_id:

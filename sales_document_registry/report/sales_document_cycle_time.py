@@ -19,6 +19,13 @@ class SalesDocumentCycleTime(models.Model):
     _auto = False
     _order = "date desc"
     _rec_name = "order_id"
+    _depends = {
+        "sale.order": [
+            "active", "state", "date_order", "user_id", "team_id", "commercial_partner_id", "company_id",
+            "stage_review_requested_date", "stage_approved_date", "stage_confirmed_date",
+            "stage_delivered_date", "stage_invoiced_date", "stage_paid_date",
+        ],
+    }
 
     order_id = fields.Many2one("sale.order", string="Order", readonly=True)
     date = fields.Datetime(string="Order date", readonly=True)
