@@ -1,2 +1,7 @@
 from . import models
 from . import tools
+
+
+def uninstall_hook(env):
+    """Give Odoo's salesperson record rules their original domains back."""
+    models.salesman_rules.apply_salesman_rules(env, strict=False)

@@ -22,6 +22,7 @@
         "views/sales_document_audit_menus.xml",
         "report/sales_document_audit_log_report.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

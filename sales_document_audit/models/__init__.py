@@ -1,3 +1,4 @@
+from . import salesman_rules
 from . import sales_document_audit_rule
 from . import sales_document_audit_mixin
 from . import sales_document_audit_checkpoint

@@ -247,10 +247,21 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         try:
             return super().check_access(operation)
         except AccessError:
-            if not self._audit_parent_field:
-                failure = self._check_access(operation)
-                forbidden = failure[0] if failure else self
-                self.env["sales.document.audit.log"]._log_access(
-                    forbidden, "denied", {"operation": operation}
-                )
+            self._audit_log_denied(operation)
             raise
+
+    def fetch(self, field_names):
+        # Reading stored fields enforces record rules here, not in check_access.
+        try:
+            return super().fetch(field_names)
+        except AccessError:
+            self._audit_log_denied("read")
+            raise
+
+    def _audit_log_denied(self, operation):
+        """Record a refused attempt on documents (never on their lines)."""
+        if self._audit_parent_field or self.env.su:
+            return
+        failure = self._check_access(operation)
+        forbidden = failure[0] if failure else self
+        self.env["sales.document.audit.log"]._log_access(forbidden.exists(), "denied", {"operation": operation})

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+from . import salesman_rules
+
 # Models whose changes the audit trail captures.
 AUDITED_MODELS = (
     "sale.order",
@@ -101,6 +103,11 @@ class SalesDocumentAuditRule(models.Model):
         return frozenset(
             name for name in names if name in Model._fields and Model._fields[name].store
         )
+
+    @api.model
+    def _apply_salesman_rules(self):
+        """Restrict Odoo's salesperson rules to the salesperson's own customers."""
+        salesman_rules.apply_salesman_rules(self.env, strict=True)
 
     @api.model
     def _install_default_rules(self):

@@ -50,7 +50,7 @@ class SalesDocumentAuditViewCounter(models.Model):
                 with self.env.cr.savepoint(flush=False):
                     self.env.cr.execute(query)
                 return
-            with Log._side_cursor() as cr:
+            with Log._side_cursor() as cr:  # read-only request: a short transaction of its own
                 cr.execute(SQL("SET LOCAL lock_timeout = %s", "2s"))
                 cr.execute(query)
         except Exception:

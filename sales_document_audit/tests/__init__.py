@@ -1,3 +1,4 @@
 from . import test_install
 from . import test_audit_capture
 from . import test_audit_integrity
+from . import test_role_matrix
