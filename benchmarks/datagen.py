@@ -180,6 +180,7 @@ class MasterData:
     bank_journal_id: int
     payment_method_line_id: int
     setup_seconds: float = 0.0
+    flows_planned: int = 0  # numbers customer references uniquely across calls
 
 
 def ensure_accounting(env, company):
@@ -432,6 +433,18 @@ class FlowStats:
     def flows_per_second(self):
         return self.flows / self.elapsed if self.elapsed else 0.0
 
+    def merge(self, other):
+        """Add ``other``'s counts and timings to this one; returns self."""
+        for name in ("flows", "orders", "deliveries", "returns", "invoices", "credit_notes",
+                     "payments", "partial_payments", "refund_payments", "elapsed",
+                     "stock_seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for stage, seconds in other.stage_seconds.items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+        self.batch_seconds.extend(other.batch_seconds)
+        self.order_ids.extend(other.order_ids)
+        return self
+
     def as_dict(self):
         data = {k: v for k, v in self.__dict__.items() if k not in ("order_ids", "batch_seconds")}
         data["flows_per_second"] = self.flows_per_second
@@ -455,7 +468,7 @@ def _order_vals(env, master, plan, has_preferred_method):
         "team_id": master.team_of_user.get(user, False),
         "company_id": master.company_id,
         "warehouse_id": master.warehouse_id,
-        "client_order_ref": f"PO-{master.tag}-{plan.index + 1:06d}",
+        "client_order_ref": f"PO-{master.tag}-{plan.index + 1:07d}",
         "payment_term_id": master.payment_term_id,
         "carrier_id": master.carrier_id,
         "order_line": lines,
@@ -698,8 +711,9 @@ def generate_flows(
     work_env = env(user=user.id if user else env.uid, su=not user, context=context)
 
     rng = random.Random(seed)
-    plans = plan_flows(rng, n, master.sizing, partial_rate=partial_rate,
-                       return_rate=return_rate, **plan_options)
+    plans = plan_flows(rng, n, master.sizing, start=master.flows_planned,
+                       partial_rate=partial_rate, return_rate=return_rate, **plan_options)
+    master.flows_planned += n
     stats = FlowStats()
     stock_start = time.perf_counter()
     top_up_stock(env, master, stock_demand(plans))

@@ -81,11 +81,13 @@ class BenchSession:
         return False
 
     def close(self):
+        opened = list(self.opened)
         if self._odoo_ready:
             self._release_registries()
         if self.keep:
-            if self.created:
-                log("kept databases: " + ", ".join(self.created))
+            kept = self.created + [n for n in opened if n not in self.created]
+            if kept:
+                log("kept databases: " + ", ".join(kept))
         else:
             for name in self.created:
                 log(f"dropping {name}")
@@ -162,7 +164,8 @@ class BenchSession:
 
         Databases are created by ``odoo-bin -i`` without demo data, at most
         ``parallel`` at a time. With ``reuse``, an existing database that has
-        the modules installed is used as it is. Any failure drops what this
+        the modules installed is used again, after ``odoo-bin -u`` of the
+        project's own addons among them (their code may have changed). Any failure drops what this
         call created and raises :class:`BenchError` with the log's tail.
         """
         names = {label: self.database_name(label) for label in specs}
@@ -172,28 +175,37 @@ class BenchSession:
             if self.reuse and self.database_exists(name):
                 missing = set(modules) - self.installed_modules(name, modules)
                 if not missing:
-                    log(f"reusing database {name}")
+                    own = [m for m in modules if (REPO / m / "__manifest__.py").exists()]
+                    if own:
+                        # The project's addons may have changed since: update them.
+                        todo.append((label, name, tuple(own), "-u"))
+                    else:
+                        log(f"reusing database {name}")
                     continue
                 log(f"database {name} lacks {', '.join(sorted(missing))}: recreating it")
                 self.drop_database(name)
-            todo.append((label, name, tuple(modules)))
+            todo.append((label, name, tuple(modules), "-i"))
         running = []
         failures = []
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         while todo or running:
             while todo and len(running) < parallel:
-                label, name, modules = todo.pop(0)
-                log(f"creating database {name} with {', '.join(modules)} (no demo data)")
+                label, name, modules, mode = todo.pop(0)
+                if mode == "-i":
+                    log(f"creating database {name} with {', '.join(modules)} (no demo data)")
+                else:
+                    log(f"reusing database {name}, updating {', '.join(modules)}")
                 logfile = LOG_DIR / f"{name}.log"
                 handle = logfile.open("w")
                 proc = subprocess.Popen(
                     [self.devtool.venv_python(self.cfg).as_posix(),
                      str(self.cfg["odoo_path"] / "odoo-bin"), "-c", str(self.conf),
-                     "-d", name, "-i", ",".join(modules), "--without-demo=all",
+                     "-d", name, mode, ",".join(modules), "--without-demo=all",
                      "--stop-after-init", "--log-level=warn", "--max-cron-threads=0"],
                     stdout=handle, stderr=subprocess.STDOUT, cwd=REPO,
                 )
-                self.created.append(name)
+                if name not in self.created:
+                    self.created.append(name)
                 running.append((proc, handle, name, modules, logfile, time.monotonic()))
             time.sleep(0.5)
             for item in list(running):

@@ -1,0 +1,354 @@
+"""Registry list and pivot queries at 1,000,000 rows versus sale.order alone."""
+
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from odoo.tools import SQL
+
+from . import datagen, registry_data
+from .report import BenchResult, Measurement
+from .scratch import BASE_MODULES, REGISTRY_MODULE, log
+from .timing import summarize
+
+NAME = "registry"
+DESCRIPTION = """\
+Registry (sales.document) queries at 1,000,000 rows versus sale.order alone.
+
+Builds one scratch database with sales_document_registry, master data (5,000
+customers, 50 salespeople in 5 teams, 500 products, 6 tags) and 50 real
+order-to-cash flows through the ORM, then copies those real rows in SQL up
+to --rows registry rows: a quarter each of orders (2-3 lines), deliveries
+(with moves), invoices and credit notes (with product lines) and customer
+payments, over two years, a fifth of them tagged. With --reuse (or --keep) the
+database is kept and a later run measures again without generating.
+
+Each query runs through the ORM as the administrator (not the superuser, so
+the record rules apply) the way the web client asks for it: a list view
+(web_search_read, 80 rows, default order, count up to 10,000) or a pivot
+(read_group). The same query on sale.order alone is the baseline; the two
+are interleaved, with the ORM cache cleared before every call. Reports p50
+and p95 of both, and the plan (EXPLAIN ANALYZE) of the slowest SQL statement
+of each registry query in the JSON file.
+"""
+
+ADMIN_UID = 2
+COUNT_LIMIT = 10000
+TARGET_RATIO = 2.0
+TARGET_MS = 150.0
+
+REGISTRY_LIST = {
+    "date": {},
+    "doc_type": {},
+    "name": {},
+    "partner_id": {"fields": {"display_name": {}}},
+    "user_id": {"fields": {"display_name": {}}},
+    "sale_order_id": {"fields": {"display_name": {}}},
+    "tag_ids": {"fields": {"display_name": {}, "color": {}}},
+    "amount_total": {},
+    "currency_id": {"fields": {}},
+    "state": {},
+}
+ORDER_LIST = {
+    "name": {},
+    "date_order": {},
+    "partner_id": {"fields": {"display_name": {}}},
+    "user_id": {"fields": {"display_name": {}}},
+    "team_id": {"fields": {"display_name": {}}},
+    "tag_ids": {"fields": {"display_name": {}, "color": {}}},
+    "amount_total": {},
+    "currency_id": {"fields": {}},
+    "state": {},
+    "invoice_status": {},
+}
+
+
+def add_arguments(parser):
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="registry rows to generate, a quarter per kind (default 1,000,000)")
+    parser.add_argument("--customers", type=int, default=5000,
+                        help="customers (commercial partners) (default 5000)")
+    parser.add_argument("--repeat", type=int, default=30,
+                        help="timed calls per query and side (default 30)")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed calls per query and side first (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated query names to run (default all)")
+    parser.add_argument("--max-ratio", type=float, default=TARGET_RATIO,
+                        help=f"maximum registry / sale.order p95 ratio (default {TARGET_RATIO:g})")
+    parser.add_argument("--max-ms", type=float, default=TARGET_MS,
+                        help=f"maximum registry p95 in ms (default {TARGET_MS:g})")
+
+
+# ---------------------------------------------------------------------------
+# Queries
+# ---------------------------------------------------------------------------
+
+
+def _month(offset):
+    """First day of the month ``offset`` months after the generated data starts."""
+    first = date.fromisoformat(registry_data.FIRST_DAY)
+    months = first.year * 12 + first.month - 1 + offset
+    return date(months // 12, months % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One user action on the registry and the same action on sale.order."""
+
+    name: str
+    kind: str  # "list" (web_search_read) or "pivot" (read_group)
+    registry: object  # (facts, i) -> domain, or read_group arguments for pivots
+    order: object
+    note: str = ""
+
+
+def _pick(values, i, step=1):
+    return values[(i * step) % len(values)]
+
+
+def _window(i):
+    start = _month((i * 5) % 21)
+    end = _month((i * 5) % 21 + 3)
+    return start, end
+
+
+QUERIES = [
+    Query(
+        "customer",
+        "list",
+        lambda f, i: [("partner_id", "child_of", _pick(f["customers"], i, 97))],
+        lambda f, i: [("partner_id", "child_of", _pick(f["customers"], i, 97))],
+        "customer and its contacts (the search view's child_of)",
+    ),
+    Query(
+        "salesperson+quarter",
+        "list",
+        lambda f, i: [
+            ("user_id", "=", _pick(f["users"], i, 7)),
+            ("date", ">=", _window(i)[0].isoformat()),
+            ("date", "<", _window(i)[1].isoformat()),
+        ],
+        lambda f, i: [
+            ("user_id", "=", _pick(f["users"], i, 7)),
+            ("date_order", ">=", f"{_window(i)[0].isoformat()} 00:00:00"),
+            ("date_order", "<", f"{_window(i)[1].isoformat()} 00:00:00"),
+        ],
+        "one salesperson, a 3-month window",
+    ),
+    Query(
+        "tag",
+        "list",
+        lambda f, i: [("tag_ids", "in", [_pick(f["tags"], i)])],
+        lambda f, i: [("tag_ids", "in", [_pick(f["tags"], i)])],
+        "one tag (about 5% of the documents each)",
+    ),
+    Query(
+        "product",
+        "list",
+        lambda f, i: [("product_id", "=", _pick(f["products"], i, 37))],
+        lambda f, i: [("order_line.product_id", "=", _pick(f["products"], i, 37))],
+        "documents with this product on a line",
+    ),
+    Query(
+        "count by state",
+        "pivot",
+        lambda f, i: ([], ["__count"], ["state"]),
+        lambda f, i: ([], ["__count"], ["state"]),
+        "all rows, grouped by state",
+    ),
+    Query(
+        "amount by month",
+        "pivot",
+        lambda f, i: ([], ["amount_total:sum"], ["date:month"]),
+        lambda f, i: ([], ["amount_total:sum"], ["date_order:month"]),
+        "all rows, sum of amounts per month",
+    ),
+    Query(
+        "customer by month",
+        "pivot",
+        lambda f, i: ([("partner_id", "=", _pick(f["customers"], i, 97))],
+                      ["amount_total:sum"], ["date:month"]),
+        lambda f, i: ([("commercial_partner_id", "=", _pick(f["customers"], i, 97))],
+                      ["amount_total:sum"], ["date_order:month"]),
+        "one customer, sum of amounts per month",
+    ),
+]
+
+
+def _call(model, query, facts, i, registry_side):
+    """Run ``query`` once on ``model``; return the number of rows it found."""
+    builder = query.registry if registry_side else query.order
+    if query.kind == "list":
+        spec = REGISTRY_LIST if registry_side else ORDER_LIST
+        result = model.web_search_read(builder(facts, i), spec, limit=80, count_limit=COUNT_LIMIT + 1)
+        return result["length"]
+    domain, fields, groupby = builder(facts, i)
+    groups = model.read_group(domain, fields, groupby, lazy=False)
+    return sum(g["__count"] for g in groups)
+
+
+class StatementLog:
+    """Record the SQL statements a cursor runs (text with parameters, duration)."""
+
+    def __init__(self, cr):
+        self.cr = cr
+        self.statements = []
+
+    def __enter__(self):
+        cr = self.cr
+        original = type(cr).execute
+
+        def execute(query, params=None, log_exceptions=True):
+            started = time.perf_counter()
+            result = original(cr, query, params, log_exceptions)
+            elapsed = time.perf_counter() - started
+            self.statements.append((elapsed, cr._obj.query.decode(errors="replace")))
+            return result
+
+        cr.execute = execute
+        return self
+
+    def __exit__(self, *exc):
+        del self.cr.execute
+        return False
+
+    def slowest(self):
+        return max(self.statements, default=(0.0, ""), key=lambda s: s[0])
+
+
+def explain(cr, statement):
+    """EXPLAIN (ANALYZE, BUFFERS) of an already bound statement, as text lines."""
+    if not statement.lstrip().upper().startswith("SELECT"):
+        return []
+    # The statement text is the one the ORM just ran, parameters bound by psycopg2.
+    cr.execute(SQL("EXPLAIN (ANALYZE, BUFFERS) %s", SQL(statement.replace("%", "%%"))))
+    return [row[0] for row in cr.fetchall()]
+
+
+# ---------------------------------------------------------------------------
+# Run
+# ---------------------------------------------------------------------------
+
+
+def _master_factory(env, args):
+    def factory():
+        sizing = datagen.Sizing(
+            customers=args.customers, contacts_per_customer=1, salespeople=50, teams=5,
+            products=500, services=5, tags=6,
+        )
+        log(f"master data: {sizing}")
+        master = datagen.prepare_master_data(env, flows=50, seed=args.seed, sizing=sizing)
+        env.cr.commit()
+        log(f"master data ready in {master.setup_seconds:.0f} s; 50 real flows")
+        datagen.generate_flows(env, 50, seed=args.seed, batch_size=25, master=master)
+        users = sorted(master.team_of_user)
+        return {
+            "company_id": master.company_id,
+            "customers": master.customer_ids,
+            "users": users,
+            "teams": [master.team_of_user[u] for u in users],
+            "tags": master.crm_tag_ids,
+            "products": master.product_ids,
+        }
+    return factory
+
+
+def _counts(env):
+    cr = env.cr
+    cr.execute(SQL("SELECT res_model, count(*) FROM sales_document GROUP BY res_model ORDER BY 1"))
+    return dict(cr.fetchall())
+
+
+def run(args, session):
+    dbname = session.create_databases({"registry": [*BASE_MODULES, REGISTRY_MODULE]})["registry"]
+    per_kind = args.rows // 4
+    with session.environment(dbname) as env:
+        started = time.perf_counter()
+        facts, generated = registry_data.ensure_data(
+            env, per_kind, _master_factory(env, args), seed=args.seed)
+        env.cr.commit()
+        if generated:
+            log(f"data generated in {time.perf_counter() - started:.0f} s "
+                f"(ORM {facts['orm_seconds']} s, SQL {facts['sql_seconds']} s, "
+                f"ANALYZE {facts['analyze_seconds']} s)")
+        else:
+            log("reusing the generated data of the kept database")
+        counts = _counts(env)
+        log(f"registry rows: {sum(counts.values())} {counts}")
+
+    selected = [q for q in QUERIES if not args.only or q.name in args.only.split(",")]
+    samples = {q.name: {"registry": [], "order": []} for q in selected}
+    found = {q.name: {} for q in selected}
+    plans = {}
+    with session.environment(dbname) as su_env:
+        context = {"allowed_company_ids": [facts["company_id"]], "tz": "UTC"}
+        env = su_env(user=ADMIN_UID, context=context)
+        models = {"registry": env["sales.document"], "order": env["sale.order"]}
+        for rep in range(args.warmup + args.repeat):
+            timed = rep >= args.warmup
+            i = rep - args.warmup if timed else 1000 + rep
+            for query in selected:
+                sides = ("registry", "order") if rep % 2 == 0 else ("order", "registry")
+                for side in sides:
+                    env.invalidate_all()
+                    start = time.perf_counter()
+                    rows = _call(models[side], query, facts, i, side == "registry")
+                    elapsed = time.perf_counter() - start
+                    if timed:
+                        samples[query.name][side].append(elapsed * 1000)
+                        found[query.name].setdefault(side, []).append(rows)
+            if timed and (rep - args.warmup + 1) % 10 == 0:
+                log(f"{rep - args.warmup + 1}/{args.repeat} rounds")
+        for query in selected:
+            env.invalidate_all()
+            with StatementLog(env.cr) as statements:
+                _call(models["registry"], query, facts, 0, True)
+            seconds, statement = statements.slowest()
+            plans[query.name] = {
+                "statements": len(statements.statements),
+                "slowest_ms": round(seconds * 1000, 2),
+                "sql": statement,
+                "plan": explain(env.cr, statement),
+            }
+        env.cr.rollback()
+    return _result(args, dbname, facts, counts, selected, samples, found, plans)
+
+
+def _result(args, dbname, facts, counts, selected, samples, found, plans):
+    measurements = []
+    details = {}
+    for query in selected:
+        reg = summarize(samples[query.name]["registry"])
+        base = summarize(samples[query.name]["order"])
+        rows = found[query.name]
+        avg = {side: sum(v) / len(v) for side, v in rows.items()}
+        note = f"{query.kind}; rows found: {avg['registry']:.0f} vs {avg['order']:.0f}"
+        measurements += [
+            Measurement(f"{query.name} p50", reg.p50, unit="ms", baseline=base.p50, note=note),
+            Measurement(f"{query.name} p95", reg.p95, unit="ms", baseline=base.p95,
+                        max_ratio=args.max_ratio, max_value=args.max_ms, note=query.note),
+        ]
+        details[query.name] = {"registry": reg.as_dict(), "sale.order": base.as_dict(),
+                               "rows_found_avg": avg}
+    slowest = max(selected, key=lambda q: summarize(samples[q.name]["registry"]).p95)
+    plan = plans[slowest.name]
+    print(f"\nSlowest registry query: {slowest.name}; its slowest statement "
+          f"({plan['slowest_ms']} ms):\n{plan['sql']}\n")
+    print("\n".join(plan["plan"]))
+    return BenchResult(
+        measurements,
+        title=(f"Registry at {sum(counts.values()):,} rows vs sale.order alone "
+               f"({args.repeat} calls each, as the administrator)"),
+        extra={
+            "database": dbname,
+            "registry_rows": counts,
+            "generation": {k: v for k, v in facts.items()
+                           if k not in ("customers", "users", "teams", "tags", "products")},
+            "queries": details,
+            "slowest_registry_query": slowest.name,
+            "explain_slowest": plan,
+            "explain": plans,
+        },
+    )
