@@ -23,6 +23,11 @@
         "views/sales_document_backup_dashboard_views.xml",
         "views/sales_document_backup_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "sales_document_backup/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": False,
 }
