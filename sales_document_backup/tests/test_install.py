@@ -11,3 +11,24 @@ class TestBackupInstall(TransactionCase):
         )
         self.assertTrue(user.has_group("sales_document_backup.group_backup_user"))
         self.assertFalse(user.has_group("base.group_system"))
+
+
+@tagged("post_install", "-at_install")
+class TestBackupTranslation(TransactionCase):
+    def test_zh_cn_translation_complete_and_used(self):
+        """Every term has a Simplified Chinese translation, and it is shown."""
+        import os
+
+        import polib
+
+        path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "i18n", "zh_CN.po")
+        catalog = polib.pofile(path)
+        self.assertGreater(len(catalog), 200)
+        self.assertEqual([e.msgid for e in catalog.untranslated_entries()], [])
+        self.env["res.lang"]._activate_lang("zh_CN")
+        company = self.env.company
+        self.env["sales.document.backup"].search([("company_id", "=", company.id)]).unlink()
+        row = self.env["sales.document.backup.dashboard"].with_context(lang="zh_CN").search(
+            [("company_id", "=", company.id)]
+        )
+        self.assertEqual(row.status_message, "尚未进行过完整备份。")
