@@ -111,6 +111,8 @@ def format_number(value):
         return f"{value:.1f}"
     if magnitude >= 1 or magnitude == 0:
         return f"{value:.2f}"
+    if magnitude >= 0.01:
+        return f"{value:.3f}"
     return f"{value:.3g}"
 
 
