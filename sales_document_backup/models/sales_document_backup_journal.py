@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 import uuid
 
@@ -8,12 +9,21 @@ from odoo.exceptions import UserError
 from .. import settings
 from ..lib import archive, crypto, manifest, storage
 
+_logger = logging.getLogger(__name__)
+
 # Models journaled, with the one2many holding their lines.
 JOURNALED_MODELS = {
     "sale.order": "order_line",
     "stock.picking": "move_ids",
     "account.move": "invoice_line_ids",
     "account.payment": None,
+}
+# Printed form of each journaled model (the PDF goes into the journal with the snapshot).
+REPORTS = {
+    "sale.order": "sale.action_report_saleorder",
+    "stock.picking": "stock.action_report_delivery",
+    "account.move": "account.account_invoices",
+    "account.payment": "account.action_report_payment_receipt",
 }
 SKIPPED_TYPES = ("binary", "one2many", "properties", "properties_definition", "json")
 
@@ -171,17 +181,21 @@ class SalesDocumentBackupJournal(models.Model):
         })
         sequence = last.sequence or 0
         prev = last.entry_hash or manifest.GENESIS
-        chained = []
+        chained, printed = [], {}
         for entry in entries:
             sequence += 1
             payload = dict(self._chain_payload(entry), sequence=sequence)
+            document, document_format = entry._render_document()
+            if document:
+                printed[sequence] = (document, document_format)
+                payload.update(printed_sha256=manifest.sha256_bytes(document), printed_format=document_format)
             link = manifest.chain_entry(prev, payload)
             chained.append((entry, link))
             prev = link["hash"]
         path = os.path.join(settings.work_dir(), f"sdb-journal-{uuid.uuid4().hex}.sdb")
         try:
             public_key = crypto.load_public_key(settings.public_key_path())
-            size, digest = self._write_batch(path, public_key, chained, checkpoints)
+            size, digest = self._write_batch(path, public_key, chained, checkpoints, printed)
             batch.write({"size": size, "sha256": digest, "key_fingerprint": crypto.key_fingerprint(public_key),
                          "manifest": json.dumps([link for _entry, link in chained], indent=1)})
             batch._copy_to_destinations(path, destinations, Backup._object_name("journal", batch._file_stem()))
@@ -209,7 +223,7 @@ class SalesDocumentBackupJournal(models.Model):
         return batch
 
     @api.model
-    def _write_batch(self, path, public_key, chained, checkpoints=None):
+    def _write_batch(self, path, public_key, chained, checkpoints=None, printed=None):
         """Write the encrypted batch archive; returns (size, sha256)."""
         from ..lib.dump import HashingWriter
 
@@ -222,11 +236,35 @@ class SalesDocumentBackupJournal(models.Model):
             for entry, link in chained:
                 section.write(manifest.canonical_json({"sequence": link["sequence"], "snapshot": json.loads(entry.snapshot)}) + b"\n")
             container.close_section()
+            for sequence, (document, document_format) in sorted((printed or {}).items()):
+                container.add_bytes(f"printed/{sequence}.{document_format}", document)
             if checkpoints:
                 container.add_bytes("audit_checkpoints.json", manifest.canonical_json(checkpoints))
             container.close()
             encrypted.close()
         return hashed.size, hashed.hexdigest()
+
+    def _render_document(self):
+        """(bytes, 'pdf' or 'html') of the document's printed form, or (None, None).
+
+        Printing is best effort: without wkhtmltopdf (or when Odoo renders
+        HTML, as in tests) the journal still holds the JSON snapshot.
+        """
+        self.ensure_one()
+        report_ref = REPORTS.get(self.res_model)
+        record = self.env[self.res_model].browse(self.res_id).exists()
+        if not report_ref or not record or not self.env.ref(report_ref, raise_if_not_found=False):
+            return None, None
+        try:
+            # report_pdf_no_attachment: printing for the journal must not
+            # attach a PDF to the document as a side effect.
+            content, report_type = self.env["ir.actions.report"].with_context(
+                report_pdf_no_attachment=True
+            )._render_qweb_pdf(report_ref, record.ids)
+        except Exception as exc:  # noqa: BLE001 - a missing printer must not block the journal
+            _logger.warning("No printed copy of %s for the journal: %s", self.name, exc)
+            return None, None
+        return (content if isinstance(content, bytes) else str(content).encode()), report_type
 
     # ------------------------------------------------------------
     # Reading back

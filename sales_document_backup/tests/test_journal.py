@@ -58,6 +58,11 @@ class TestDocumentJournal(BackupConfigMixin, SalesDocumentCase):
         links = json.loads(batch.manifest)
         self.assertTrue(manifest.verify_chain(links, sent[0].prev_hash)["ok"])
         self.assertEqual(sent[-1].entry_hash, links[-1]["hash"])
+        # The printed form travels with the snapshot and is chained too
+        # (HTML in tests, where Odoo does not run wkhtmltopdf).
+        order_link = next(link for link in links if link["res_model"] == "sale.order")
+        self.assertEqual(order_link["printed_format"], "html")
+        self.assertEqual(len(order_link["printed_sha256"]), 64)
 
         # The next batch continues the chain.
         order_2 = self._create_order()
