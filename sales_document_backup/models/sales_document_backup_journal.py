@@ -51,6 +51,7 @@ class SalesDocumentBackupJournal(models.Model):
             ("posted", "Posted"),
             ("paid", "Paid"),
             ("archived", "Archived"),
+            ("deleted", "Deleted"),
         ],
         required=True,
         readonly=True,

@@ -95,6 +95,26 @@ class TestDocumentJournal(BackupConfigMixin, SalesDocumentCase):
         )
         self.assertIn("Restored as a new draft", restored.message_ids[0].body)
 
+    def test_archived_then_deleted_order_restored_from_journal(self):
+        order = self._create_order(lines=[(self.product, 4.0)], client_order_ref="PO-DEL-1")
+        order.with_context(sales_document_archive_reason="Duplicate entry").action_archive()
+        self.assertEqual(self._entries(order).mapped("event"), ["archived"])
+        order_id, name = order.id, order.name
+        order.with_context(sales_document_delete_reason="Cleaning up").unlink()
+        entries = self.Journal.search([("res_model", "=", "sale.order"), ("res_id", "=", order_id)], order="id")
+        self.assertEqual(entries.mapped("event"), ["archived", "deleted"])
+        self.Journal._cron_send_journal()
+        deleted_entry = entries[-1]
+        self.assertEqual(deleted_entry.state, "sent")
+        wizard = self.env["sales.document.backup.journal.restore"].create({"journal_id": deleted_entry.id})
+        restored = self.env["sale.order"].browse(wizard.action_restore()["res_id"])
+        self.assertEqual(restored.state, "draft")
+        self.assertNotEqual(restored.name, name)
+        # The original is gone, so its customer reference comes back too.
+        self.assertEqual(restored.client_order_ref, "PO-DEL-1")
+        self.assertEqual(restored.order_line.product_id, self.product)
+        self.assertEqual(restored.order_line.product_uom_qty, 4.0)
+
     def test_restore_refuses_tampered_or_unreadable_journal(self):
         order = self._create_order()
         order.action_confirm()
