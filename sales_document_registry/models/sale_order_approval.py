@@ -390,9 +390,8 @@ class SaleOrder(models.Model):
                 ))
                 continue
             # A rule added after the approval may ask for other approvers.
-            missing = rules.approver_group_id.filtered(
-                lambda group: order.approval_reviewer_id not in group.users
-            )
+            reviewer = order.approval_reviewer_id
+            missing = rules.approver_group_id.filtered(lambda group, user=reviewer: user not in group.users)
             if missing:
                 problems.append(_(
                     "%(order)s was approved by %(user)s, who is not in %(groups)s: request the "

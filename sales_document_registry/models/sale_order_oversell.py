@@ -275,7 +275,7 @@ class SaleOrder(models.Model):
         return {(product_id, warehouse_id): free for product_id, warehouse_id, free in self.env.cr.fetchall()}
 
     def init(self):
-        super().init()
+        res = super().init()
         self.env.cr.execute(SQL(
             """
             CREATE TABLE IF NOT EXISTS %(table)s (
@@ -287,3 +287,4 @@ class SaleOrder(models.Model):
             """,
             table=SQL.identifier(LOCK_TABLE),
         ))
+        return res

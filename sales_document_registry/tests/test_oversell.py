@@ -187,10 +187,13 @@ class TestOversellConcurrency(TransactionCase):
         return fixture
 
     def _cleanup(self, fixture):
+        # The company's setting first, on its own: it must come back even if a deletion fails.
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["res.company"].browse(fixture["company"]).sales_oversell_mode = fixture["mode"]
         with self.registry.cursor() as cr:
             cr.execute("SET LOCAL lock_timeout = '30s'")
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-            env["res.company"].browse(fixture["company"]).sales_oversell_mode = fixture["mode"]
             orders = env["sale.order"].browse(fixture["orders"]).exists()
             pickings = orders.picking_ids
             orders.filtered(lambda o: o.state == "sale")._action_cancel()
