@@ -159,7 +159,8 @@ def _add_filestore(section, filestore, deadline):
 
 
 def create_backup(out_path, dbname, public_key, *, params=None, filestore=None, timeout=3600,
-                  extra_manifest=None, chunk_size=crypto.DEFAULT_CHUNK_SIZE, pg_dump="pg_dump"):
+                  extra_manifest=None, chunk_size=crypto.DEFAULT_CHUNK_SIZE, pg_dump="pg_dump",
+                  lock_wait_timeout=300):
     """Write an encrypted full backup of ``dbname`` to ``out_path``.
 
     Returns {'size', 'sha256' (of the encrypted file), 'manifest'}. Raises
@@ -185,7 +186,9 @@ def create_backup(out_path, dbname, public_key, *, params=None, filestore=None, 
             container = archive.ArchiveWriter(encrypted)
             section = container.open_section("database.dump")
             _run_streaming(
-                [pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}", dbname],
+                [pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                 # Fail instead of waiting forever behind an exclusive lock.
+                 f"--lock-wait-timeout={int(lock_wait_timeout * 1000)}", dbname],
                 pg_environ(params), section, deadline, "pg_dump",
             )
             dump_info = container.close_section()

@@ -72,32 +72,32 @@ class SalesDocumentBackupJournal(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _snapshot_values(self, record):
-        """Plain JSON-ready values of ``record``'s stored fields."""
-        values = {"id": record.id}
-        for name, field in record._fields.items():
-            if not field.store or field.type in SKIPPED_TYPES or name in models.MAGIC_COLUMNS:
-                continue
-            value = record[name]
-            if field.type == "many2one":
-                value = [value.id, value.display_name] if value else False
-            elif field.type == "many2many":
-                value = value.ids
-            elif field.type in ("date", "datetime"):
-                value = fields.Datetime.to_string(value) if value else False
-            values[name] = value
-        return values
+    def _snapshot_fields(self, model):
+        """Stored fields kept in snapshots (no binaries, no one2many)."""
+        return [
+            name for name, field in self.env[model]._fields.items()
+            if field.store and field.type not in SKIPPED_TYPES and name not in models.MAGIC_COLUMNS
+        ]
+
+    @api.model
+    def _snapshot_values(self, records):
+        """Plain JSON-ready values of ``records`` (many2one as ids), in one read."""
+        if not records:
+            return []
+        # sudo: the snapshot holds every stored field, including those behind
+        # groups the user confirming the document may not have.
+        rows = records.sudo().read(self._snapshot_fields(records._name), load=None)
+        return [json.loads(manifest.canonical_json(row)) for row in rows]
 
     @api.model
     def _prepare_snapshot(self, record):
         """Snapshot of a document with its lines, as a dict."""
         lines_field = JOURNALED_MODELS.get(record._name)
-        snapshot = {
+        return {
             "model": record._name,
-            "fields": self._snapshot_values(record),
-            "lines": [self._snapshot_values(line) for line in record[lines_field]] if lines_field else [],
+            "fields": self._snapshot_values(record)[0],
+            "lines": self._snapshot_values(record[lines_field]) if lines_field else [],
         }
-        return snapshot
 
     @api.model
     def _enqueue(self, records, event):

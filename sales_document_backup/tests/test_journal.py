@@ -73,6 +73,15 @@ class TestDocumentJournal(BackupConfigMixin, SalesDocumentCase):
         self.assertEqual(entry_2.sequence, sent[-1].sequence + 1)
         self.assertEqual(batch_2.state, "done")
 
+    def test_salesperson_confirmation_is_journaled(self):
+        """A salesperson without any backup right still gets the order journaled."""
+        self.assertFalse(self.salesman.has_group("sales_document_backup.group_backup_user"))
+        order = self._create_order(user=self.salesman)
+        order.with_user(self.salesman).action_confirm()
+        entry = self._entries(order)
+        self.assertEqual(entry.event, "confirmed")
+        self.assertEqual(json.loads(entry.snapshot)["fields"]["user_id"], self.salesman.id)
+
     def test_restore_order_as_new_draft(self):
         order = self._create_order(lines=[(self.product, 3.0), (self.product_2, 1.0)], client_order_ref="PO-778")
         order.action_confirm()

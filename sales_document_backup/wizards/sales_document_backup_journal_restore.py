@@ -77,7 +77,8 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
             if field.type == "many2one":
                 if not value:
                     continue
-                target = self.env[field.comodel_name].browse(value[0]).exists()
+                target_id = value[0] if isinstance(value, list) else value
+                target = self.env[field.comodel_name].browse(target_id).exists()
                 if not target:
                     continue
                 value = target.id
