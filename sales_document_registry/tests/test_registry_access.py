@@ -17,8 +17,8 @@ class TestRegistryAccess(SalesDocumentCase):
         rows = Registry.search([("doc_type", "=", "order")])
         self.assertIn(mine.id, rows.mapped("res_id"))
         self.assertNotIn(theirs.id, rows.mapped("res_id"))
-        counts = dict((g["partner_id"][0], g["partner_id_count"]) for g in Registry.read_group(
-            [("doc_type", "=", "order")], ["amount_total:sum"], ["partner_id"]))
+        counts = {g["partner_id"][0]: g["partner_id_count"] for g in Registry.read_group(
+            [("doc_type", "=", "order")], ["amount_total:sum"], ["partner_id"])}
         self.assertNotIn(self.other_customer.id, counts)
         # reading a forbidden row by id is refused
         forbidden = self.env["sales.document"].search([("res_model", "=", "sale.order"), ("res_id", "=", theirs.id)])
