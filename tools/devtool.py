@@ -314,6 +314,7 @@ def cmd_run(cfg, args):
 
 
 def cmd_lint(cfg, _args):
+    check_odoo(cfg)
     ensure_venv(cfg)
     py = str(venv_python(cfg))
     targets = [t for t in (*ADDONS, "tests", "benchmarks", "tools", "conftest.py")
