@@ -38,3 +38,17 @@ class TestRetention(TransactionCase):
         self.assertEqual(kept_names, ["b1.sdb", "b4.sdb", "b5.sdb"])
         self.assertEqual(sorted(deleted.backup_id.mapped("name")), ["b0", "b2", "b3"])
         self.assertEqual(set(deleted.mapped("state")), {"deleted"})
+
+
+@tagged("post_install", "-at_install")
+class TestRestoreTestReport(TransactionCase):
+    def test_report_prints(self):
+        backup = self.env["sales.document.backup"].create({"name": "Printed", "kind": "full", "state": "done"})
+        test = self.env["sales.document.backup.restore.test"].create({
+            "backup_id": backup.id, "state": "failed", "report": "FAILED: order: count expected 3, found 2",
+        })
+        html, _kind = self.env["ir.actions.report"]._render_qweb_html(
+            "sales_document_backup.restore_test_report_document", test.ids
+        )
+        self.assertIn(b"FAILED: order: count expected 3, found 2", html)
+        self.assertIn(b"Restore test of Printed", html)
