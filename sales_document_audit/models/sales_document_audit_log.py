@@ -492,14 +492,17 @@ class SalesDocumentAuditLog(models.Model):
             else:
                 self._insert_rows(cr, rows)
 
-        def after_rollback():
+        def afterwards():
+            # After a rollback, or after a commit when a rolled back
+            # savepoint dropped the pre-commit hook.
             if done:
                 return
             done.append(True)
             self._insert_on_side_cursor(rows)
 
         cr.precommit.add(at_commit)
-        cr.postrollback.add(after_rollback)
+        cr.postcommit.add(afterwards)
+        cr.postrollback.add(afterwards)
 
     # ------------------------------------------------------------------
     # Sealing: hash chain and Merkle checkpoints

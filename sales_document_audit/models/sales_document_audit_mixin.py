@@ -220,6 +220,7 @@ class SalesDocumentAuditMixin(models.AbstractModel):
     # Access logging: form opens, list views, exports, denied attempts
     # ------------------------------------------------------------------
 
+    @api.readonly
     def web_read(self, specification):
         result = super().web_read(specification)
         if len(self) == 1 and not self._audit_parent_field:
@@ -227,6 +228,7 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         return result
 
     @api.model
+    @api.readonly
     def web_search_read(self, domain, specification, offset=0, limit=None, order=None, count_limit=None):
         result = super().web_search_read(
             domain, specification, offset=offset, limit=limit, order=order, count_limit=count_limit
