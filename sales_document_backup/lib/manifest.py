@@ -76,27 +76,32 @@ def _table_exists(cursor, table):
     return cursor.fetchone()[0]
 
 
-def document_stats(cursor):
+def document_stats(cursor, batch=5000):
     """Per document type: {'count', 'amount_total' (text), 'digest'}.
 
-    Reads rows in batches so memory does not grow with the database.
+    Rows come through a server-side cursor in batches, so memory does not
+    grow with the database. Must run inside a transaction.
     """
+    from psycopg2 import sql
+
     stats = {}
     for doc_type, (table, query) in DOCUMENT_QUERIES.items():
         if not _table_exists(cursor, table):
             continue
-        cursor.execute(query)
+        cursor.execute(sql.SQL("DECLARE sdb_document_stats NO SCROLL CURSOR FOR {}").format(sql.SQL(query)))
         digest = hashlib.sha256()
         count = 0
         total = Decimal(0)
         while True:
-            rows = cursor.fetchmany(5000)
+            cursor.execute("FETCH %s FROM sdb_document_stats", (batch,))
+            rows = cursor.fetchall()
             if not rows:
                 break
             for row in rows:
                 count += 1
                 total += Decimal(row[3])
                 digest.update(("\t".join(str(col) for col in row) + "\n").encode())
+        cursor.execute("CLOSE sdb_document_stats")
         stats[doc_type] = {"count": count, "amount_total": str(total), "digest": digest.hexdigest()}
     return stats
 
