@@ -261,6 +261,55 @@ def _counts(env):
     return dict(cr.fetchall())
 
 
+def as_admin(env, facts):
+    """The environment of the administrator (record rules apply) in the generated company."""
+    context = {"allowed_company_ids": [facts["company_id"]], "tz": "UTC"}
+    return env(user=ADMIN_UID, context=context)
+
+
+def measure_queries(env, facts, queries, warmup, repeat, progress=True):
+    """Time each query on both sides, interleaved; return ``(samples, found)``.
+
+    ``samples[name][side]`` are durations in ms, ``found[name][side]`` the
+    rows each call found; ``side`` is ``"registry"`` or ``"order"``. Which
+    side goes first alternates from one round to the next, and the ORM
+    cache is cleared before every call.
+    """
+    models = {"registry": env["sales.document"], "order": env["sale.order"]}
+    samples = {q.name: {"registry": [], "order": []} for q in queries}
+    found = {q.name: {"registry": [], "order": []} for q in queries}
+    for rep in range(warmup + repeat):
+        timed = rep >= warmup
+        i = rep - warmup if timed else 1000 + rep
+        for query in queries:
+            sides = ("registry", "order") if rep % 2 == 0 else ("order", "registry")
+            for side in sides:
+                env.invalidate_all()
+                start = time.perf_counter()
+                rows = _call(models[side], query, facts, i, side == "registry")
+                elapsed = time.perf_counter() - start
+                if timed:
+                    samples[query.name][side].append(elapsed * 1000)
+                    found[query.name][side].append(rows)
+        if progress and timed and (rep - warmup + 1) % 10 == 0:
+            log(f"{rep - warmup + 1}/{repeat} rounds")
+    return samples, found
+
+
+def slowest_statement_plan(env, query, facts):
+    """The slowest SQL statement of one registry call of ``query`` and its plan."""
+    env.invalidate_all()
+    with StatementLog(env.cr) as statements:
+        _call(env["sales.document"], query, facts, 0, True)
+    seconds, statement = statements.slowest()
+    return {
+        "statements": len(statements.statements),
+        "slowest_ms": round(seconds * 1000, 2),
+        "sql": statement,
+        "plan": explain(env.cr, statement),
+    }
+
+
 def run(args, session):
     dbname = session.create_databases({"registry": [*BASE_MODULES, REGISTRY_MODULE]})["registry"]
     per_kind = args.rows // 4
@@ -279,39 +328,10 @@ def run(args, session):
         log(f"registry rows: {sum(counts.values())} {counts}")
 
     selected = [q for q in QUERIES if not args.only or q.name in args.only.split(",")]
-    samples = {q.name: {"registry": [], "order": []} for q in selected}
-    found = {q.name: {} for q in selected}
-    plans = {}
     with session.environment(dbname) as su_env:
-        context = {"allowed_company_ids": [facts["company_id"]], "tz": "UTC"}
-        env = su_env(user=ADMIN_UID, context=context)
-        models = {"registry": env["sales.document"], "order": env["sale.order"]}
-        for rep in range(args.warmup + args.repeat):
-            timed = rep >= args.warmup
-            i = rep - args.warmup if timed else 1000 + rep
-            for query in selected:
-                sides = ("registry", "order") if rep % 2 == 0 else ("order", "registry")
-                for side in sides:
-                    env.invalidate_all()
-                    start = time.perf_counter()
-                    rows = _call(models[side], query, facts, i, side == "registry")
-                    elapsed = time.perf_counter() - start
-                    if timed:
-                        samples[query.name][side].append(elapsed * 1000)
-                        found[query.name].setdefault(side, []).append(rows)
-            if timed and (rep - args.warmup + 1) % 10 == 0:
-                log(f"{rep - args.warmup + 1}/{args.repeat} rounds")
-        for query in selected:
-            env.invalidate_all()
-            with StatementLog(env.cr) as statements:
-                _call(models["registry"], query, facts, 0, True)
-            seconds, statement = statements.slowest()
-            plans[query.name] = {
-                "statements": len(statements.statements),
-                "slowest_ms": round(seconds * 1000, 2),
-                "sql": statement,
-                "plan": explain(env.cr, statement),
-            }
+        env = as_admin(su_env, facts)
+        samples, found = measure_queries(env, facts, selected, args.warmup, args.repeat)
+        plans = {query.name: slowest_statement_plan(env, query, facts) for query in selected}
         env.cr.rollback()
     return _result(args, dbname, facts, counts, selected, samples, found, plans)
 
