@@ -127,9 +127,9 @@ class SalesDocumentAuditLog(models.Model):
             rows.append((label(model_fields, name), show(old), show(new)))
         for line in data.get("lines") or []:
             line_fields = self.env[line["model"]]._fields if line.get("model") in self.env else {}
-            prefix = "%s [%s]" % (line.get("name") or line.get("id"), line.get("operation"))
+            prefix = f"{line.get('name') or line.get('id')} [{line.get('operation')}]"
             for name, (old, new) in sorted((line.get("fields") or {}).items()):
-                rows.append(("%s: %s" % (prefix, label(line_fields, name)), show(old), show(new)))
+                rows.append((f"{prefix}: {label(line_fields, name)}", show(old), show(new)))
         extra = {k: v for k, v in data.items() if k not in ("fields", "lines")}
         for key, value in sorted(extra.items()):
             rows.append((key, "", show(value)))
@@ -148,19 +148,22 @@ class SalesDocumentAuditLog(models.Model):
     # ------------------------------------------------------------------
 
     @api.model_create_multi
-    def create(self, vals_list):
+    def create(self, vals_list):  # pylint: disable=method-required-super
+        # Append-only: no ORM path changes the trail.
         self.browse().check_access("create")
         raise UserError(_("Audit log entries are written by the audit trail itself and cannot be created."))
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
+        # Append-only: no ORM path changes the trail.
         self.check_access("write")
         raise UserError(_("Audit log entries cannot be modified."))
 
-    def unlink(self):
+    def unlink(self):  # pylint: disable=method-required-super
+        # Append-only: no ORM path changes the trail.
         self.check_access("unlink")
         raise UserError(_("Audit log entries cannot be deleted."))
 
-    def copy(self, default=None):
+    def copy(self, default=None):  # pylint: disable=method-required-super
         raise UserError(_("Audit log entries cannot be duplicated."))
 
     # ------------------------------------------------------------------
@@ -731,7 +734,7 @@ class SalesDocumentAuditLog(models.Model):
         content = xlsx_export.build_workbook(headers, rows, sheet_name=_("Audit trail"))
         # The auditor reads the trail but cannot create attachments.
         attachment = self.env["ir.attachment"].sudo().create({
-            "name": "audit_trail_%s.xlsx" % fields.Date.to_string(fields.Date.context_today(self)),
+            "name": f"audit_trail_{fields.Date.to_string(fields.Date.context_today(self))}.xlsx",
             "raw": content,
             "mimetype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "res_model": self._name,
@@ -739,7 +742,7 @@ class SalesDocumentAuditLog(models.Model):
         })
         return {
             "type": "ir.actions.act_url",
-            "url": "/web/content/%s?download=true" % attachment.id,
+            "url": f"/web/content/{attachment.id}?download=true",
             "target": "self",
         }
 

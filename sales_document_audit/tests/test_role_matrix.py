@@ -38,8 +38,8 @@ EXPECTED = {
         "credit_note": ("RWCU", "RWCU"),
         "payment": ("RWCU", "RWCU"),
     },
-    "auditor": {doc_type: ("R", "R") for doc_type in DOC_TYPES},
-    "officer": {doc_type: ("R", "R") for doc_type in DOC_TYPES},
+    "auditor": dict.fromkeys(DOC_TYPES, ("R", "R")),
+    "officer": dict.fromkeys(DOC_TYPES, ("R", "R")),
 }
 
 
