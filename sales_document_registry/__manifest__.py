@@ -23,7 +23,18 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "wizards/sales_document_archive_wizard_views.xml",
+        "security/sales_document_process_security.xml",
+        "data/sales_document_process_data.xml",
+        "views/sales_document_handoff_views.xml",
+        "views/sales_document_approval_views.xml",
+        "views/sale_order_process_views.xml",
+        "views/sales_document_cycle_time_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "sales_document_registry/static/src/tests/tours/**/*",
+        ],
+    },
     "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
