@@ -256,7 +256,10 @@ def prepare_master_data(env, flows=1000, seed=0, sizing=None):
     bank, method_line = ensure_accounting(env, company)
     warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
     if not warehouse:
-        raise DatagenError(f"company {company.name} has no warehouse")
+        # Odoo creates a warehouse for the first company only.
+        warehouse = env["stock.warehouse"].create({
+            "name": company.name, "code": f"W{company.id}"[:5], "company_id": company.id,
+        })
 
     # Salespeople: real users in the Sales group, spread over sales teams.
     salesman_group = env.ref("sales_team.group_sale_salesman")
