@@ -454,7 +454,7 @@ class FlowStats:
         return data
 
 
-def _order_vals(env, master, plan, has_preferred_method):
+def _order_vals(master, plan, has_preferred_method):
     customer = master.customer_ids[plan.customer_index]
     partner = (
         master.contact_ids[plan.customer_index][plan.contact_index]
@@ -597,7 +597,7 @@ def _run_batch(env, master, plans, stats, timer, rng, commit, use_wizard):
     batch_start = time.perf_counter()
 
     with timer.stage("create"):
-        orders = Order.create([_order_vals(env, master, p, has_preferred) for p in plans])
+        orders = Order.create([_order_vals(master, p, has_preferred) for p in plans])
         env.flush_all()
     with timer.stage("confirm"):
         orders.action_confirm()
