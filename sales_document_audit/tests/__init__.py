@@ -4,3 +4,4 @@ from . import test_audit_integrity
 from . import test_role_matrix
 from . import test_access_logging
 from . import test_audit_alerts
+from . import test_translation
