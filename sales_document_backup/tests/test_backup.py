@@ -193,6 +193,18 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
         self.assertEqual(sorted(backup.copy_ids.mapped("state")), ["done", "failed"])
         self.assertIn("Gone", backup.error)
 
+    def test_scheduled_backup_stores_every_destination(self):
+        second_dir = tempfile.mkdtemp(prefix="sdb-local-2-")
+        self.addCleanup(shutil.rmtree, second_dir, True)
+        second = self.env["sales.document.backup.destination"].create(
+            {"name": "Second disk", "code": "disk2", "kind": "local", "path": second_dir}
+        )
+        backups = self.env["sales.document.backup"]._cron_full_backup()
+        backup = backups.filtered(lambda b: b.company_id == self.env.company)
+        self.assertEqual(backup.state, "done", backup.error)
+        self.assertEqual(backup.copy_ids.destination_id, self.local | second)
+        self.assertEqual(set(backup.copy_ids.mapped("sha256")), {backup.sha256})
+
     def test_killed_dump_fails(self):
         script = os.path.join(self.local_dir, "..", os.path.basename(self.local_dir) + "-pg_dump")
         with open(script, "w") as handle:

@@ -14,6 +14,31 @@ class TestBackupInstall(TransactionCase):
 
 
 @tagged("post_install", "-at_install")
+class TestBackupAccess(TransactionCase):
+    def test_viewer_sees_only_own_company_and_cannot_configure(self):
+        from odoo.exceptions import AccessError
+
+        other = self.env["res.company"].create({"name": "Other Co"})
+        viewer = self.env["res.users"].create({
+            "name": "Backup viewer", "login": "sd_backup_viewer", "company_id": other.id,
+            "company_ids": [(6, 0, [other.id])],
+            "groups_id": [(6, 0, [self.env.ref("sales_document_backup.group_backup_user").id,
+                                  self.env.ref("base.group_user").id])],
+        })
+        mine = self.env["sales.document.backup"].create({"name": "Main co backup", "kind": "full"})
+        theirs = self.env["sales.document.backup"].create(
+            {"name": "Other co backup", "kind": "full", "company_id": other.id}
+        )
+        visible = self.env["sales.document.backup"].with_user(viewer).search([])
+        self.assertIn(theirs, visible)
+        self.assertNotIn(mine, visible)
+        with self.assertRaises(AccessError):
+            self.env["sales.document.backup.destination"].with_user(viewer).create(
+                {"name": "Sneaky", "code": "sneaky", "kind": "local", "path": "/tmp"}
+            )
+
+
+@tagged("post_install", "-at_install")
 class TestBackupTranslation(TransactionCase):
     def test_zh_cn_translation_complete_and_used(self):
         """Every term has a Simplified Chinese translation, and it is shown."""
