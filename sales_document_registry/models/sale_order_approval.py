@@ -381,7 +381,8 @@ class SaleOrder(models.Model):
             if not rules:
                 continue
             if not order._sd_approval_valid():
-                state = dict(APPROVAL_STATES)[order.approval_state or "required"]
+                labels = dict(self._fields["approval_state"]._description_selection(self.env))
+                state = labels[order.approval_state or "required"]
                 if order.approval_decision == "approved":
                     state = _("void, the order changed after the approval request")
                 problems.append(_(

@@ -110,7 +110,8 @@ class SaleOrder(models.Model):
             delay = Handoff._get_delay("warehouse", order.company_id, order.team_id, order.warehouse_id)
             for picking in pickings:
                 # The salesperson confirming the order hands over to the warehouse.
-                picking.sudo().activity_schedule(
+                # The activity shows in the assignee's activities; no e-mail per delivery.
+                picking.sudo().with_context(mail_activity_quick_update=True).activity_schedule(
                     activity_type_id=activity_type.id,
                     user_id=user.id,
                     date_deadline=fields.Date.context_today(self) + timedelta(days=delay),

@@ -74,11 +74,11 @@ class SaleOrder(models.Model):
         if not self.env.user.has_group("sales_team.group_sale_manager"):
             raise AccessError(_("Only sales managers can accept a stock shortage."))
 
-    def _sd_oversell_demand(self):
+    def _sd_oversell_demand(self, rule_cache=None):
         """Demand of the order in product units, per (product, warehouse)."""
         self.ensure_one()
         demand = defaultdict(float)
-        rule_cache = {}
+        rule_cache = {} if rule_cache is None else rule_cache
         for line in self.order_line:
             product = line.product_id
             if line.display_type or not product or not product.is_storable:
@@ -108,13 +108,21 @@ class SaleOrder(models.Model):
         return shortages
 
     def _sd_oversell_line_skipped(self, line, warehouse, rule_cache):
-        """Lines served without the warehouse's stock: make-to-order and dropship."""
-        if line.is_mto:
-            return True
-        key = (line.product_id.id, line.route_id.id, warehouse.id)
+        """Lines served without the warehouse's stock: make-to-order and dropship.
+
+        The delivery rule Odoo will apply depends on the routes only, not on
+        the product itself: it is looked up once per set of routes.
+        """
+        product = line.product_id
+        key = (
+            line.route_id.id,
+            tuple(product.route_ids.ids),
+            tuple(product.categ_id.total_route_ids.ids),
+            warehouse.id,
+        )
         if key not in rule_cache:
             location = self.partner_shipping_id.property_stock_customer
-            rule = self.env["procurement.group"]._get_rule(line.product_id, location, {
+            rule = self.env["procurement.group"]._get_rule(product, location, {
                 "warehouse_id": warehouse,
                 "route_ids": line.route_id,
                 "company_id": self.company_id,
@@ -132,7 +140,8 @@ class SaleOrder(models.Model):
         )
         if not orders:
             return
-        demands = {order: order._sd_oversell_demand() for order in orders}
+        rule_cache = {}
+        demands = {order: order._sd_oversell_demand(rule_cache) for order in orders}
         keys = set()
         for demand in demands.values():
             keys.update(demand)
@@ -222,7 +231,9 @@ class SaleOrder(models.Model):
 
         On hand in the warehouse's internal locations, minus what is reserved
         there, minus the part of pending moves leaving the warehouse that is
-        not reserved yet.
+        not reserved yet. With multi-step deliveries a reserved picking move
+        and the unreserved shipping move after it both count: the guard errs
+        on the safe side.
         """
         keys = sorted(keys)
         self.env["stock.quant"].flush_model(["product_id", "location_id", "quantity", "reserved_quantity"])

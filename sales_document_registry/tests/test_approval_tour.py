@@ -58,3 +58,17 @@ class TestApprovalUi(HttpCase, SalesDocumentCase):
         self._rpc(self.salesman, "action_confirm")
         self.assertEqual(self.order.state, "sale")
         self.assertEqual(self.order.approval_state, "approved")
+
+    def test_oversell_over_xmlrpc(self):
+        self.env["sales.document.approval.rule"].search([]).active = False
+        self.company.sales_oversell_mode = "block"
+        self.order.order_line.product_uom_qty = 150.0
+        with self.assertRaisesRegex(xmlrpc.client.Fault, r"Widget.*150.*100 free"):
+            self._rpc(self.salesman, "action_confirm")
+        self.assertEqual(self.order.state, "draft")
+        with self.assertRaisesRegex(xmlrpc.client.Fault, "Only sales managers"):
+            self._rpc(self.salesman, "write", {"oversell_override_reason": "Urgent"})
+        self._rpc(self.sales_manager, "write", {"oversell_override_reason": "Restock on Monday"})
+        self._rpc(self.salesman, "action_confirm")
+        self.assertEqual(self.order.state, "sale")
+        self.assertEqual(self.order.oversell_override_user_id, self.sales_manager)
