@@ -49,12 +49,18 @@ def work_dir():
     return path
 
 
-def s3_credentials(code):
-    """Credentials of the S3 destination whose code is ``code``."""
-    return {
-        field: get_option(f"s3_{code}_{field}")
-        for field in ("access_key", "secret_key", "session_token", "region")
-    }
+def s3_credentials(code=None):
+    """Credentials of the S3 destination whose code is ``code``.
+
+    ``sales_backup_s3_<code>_<field>`` first, then the shared
+    ``sales_backup_s3_<field>``; what is still missing is left to boto3's
+    own chain (AWS_* environment variables, instance profile).
+    """
+    credentials = {}
+    for field in ("access_key", "secret_key", "session_token", "region"):
+        value = get_option(f"s3_{code}_{field}") if code else None
+        credentials[field] = value or get_option(f"s3_{field}")
+    return credentials
 
 
 def db_params():

@@ -18,12 +18,12 @@ class SalesDocumentBackupDestination(models.Model):
     # Fields
     # ------------------------------------------------------------
 
-    name = fields.Char(required=True)
+    name = fields.Char(compute="_compute_name", store=True, readonly=False, required=True, precompute=True)
     code = fields.Char(
-        required=True,
         help="Short identifier (lowercase letters, digits, underscores) naming the "
         "credential options of this destination in the server configuration, e.g. "
-        "sales_backup_s3_<code>_access_key.",
+        "sales_backup_s3_<code>_access_key. Without a code, the shared options "
+        "sales_backup_s3_access_key / sales_backup_s3_secret_key apply.",
     )
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
@@ -70,6 +70,14 @@ class SalesDocumentBackupDestination(models.Model):
     # Compute and constraints
     # ------------------------------------------------------------
 
+    @api.depends("kind", "path", "bucket", "prefix")
+    def _compute_name(self):
+        for destination in self:
+            if destination.name:
+                continue
+            where = destination.path if destination.kind == "local" else destination.bucket
+            destination.name = "/".join(filter(None, [where, destination.prefix])) or _("New destination")
+
     def _compute_last_copy(self):
         for destination in self:
             last = self.env["sales.document.backup.copy"].search(
@@ -82,7 +90,7 @@ class SalesDocumentBackupDestination(models.Model):
     @api.constrains("code")
     def _check_code(self):
         for destination in self:
-            if not settings.CODE_PATTERN.match(destination.code or ""):
+            if destination.code and not settings.CODE_PATTERN.match(destination.code):
                 raise ValidationError(
                     _(
                         "The code %(code)s may only contain lowercase letters, digits and underscores.",

@@ -71,6 +71,21 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
         )
         self.assertEqual(manifest["key_fingerprint"], backup.key_fingerprint)
 
+    def test_destination_from_public_fields_only(self):
+        """kind/bucket/endpoint_url/prefix/company_id suffice; shared credential options apply."""
+        self._set_option("s3_access_key", self.s3.access_key)
+        self._set_option("s3_secret_key", self.s3.secret_key)
+        destination = self.env["sales.document.backup.destination"].create({
+            "kind": "s3", "bucket": "sdb-backups", "endpoint_url": self.s3.endpoint_url,
+            "prefix": "shared", "company_id": self.env.company.id,
+        })
+        self.assertEqual(destination.name, "sdb-backups/shared")
+        backup = destination.action_backup_now()
+        self.assertEqual(backup._name, "sales.document.backup")
+        self.assertEqual(backup.state, "done", backup.error)
+        data = self.s3.client().get_object(Bucket="sdb-backups", Key=f"shared/{backup.copy_ids.object_name}")
+        self.assertEqual(hashlib.sha256(data["Body"].read()).hexdigest(), backup.sha256)
+
     def test_restore_test_passes_and_drops_scratch_database(self):
         test = self.backup.action_restore_test()
         self.assertEqual(test._name, "sales.document.backup.restore.test")
