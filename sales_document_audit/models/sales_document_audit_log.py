@@ -127,7 +127,9 @@ class SalesDocumentAuditLog(models.Model):
             rows.append((label(model_fields, name), show(old), show(new)))
         for line in data.get("lines") or []:
             line_fields = self.env[line["model"]]._fields if line.get("model") in self.env else {}
-            prefix = f"{line.get('name') or line.get('id')} [{line.get('operation')}]"
+            product = (line.get("fields") or {}).get("product_id") or [None, None]
+            product_name = next((show(v) for v in reversed(product) if isinstance(v, list)), None)
+            prefix = f"{line.get('name') or product_name or '#%s' % line.get('id')} [{line.get('operation')}]"
             for name, (old, new) in sorted((line.get("fields") or {}).items()):
                 rows.append((f"{prefix}: {label(line_fields, name)}", show(old), show(new)))
         extra = {k: v for k, v in data.items() if k not in ("fields", "lines")}
@@ -301,8 +303,7 @@ class SalesDocumentAuditLog(models.Model):
         for line_model, ids in ids_by_model.items():
             lines = self.env[line_model].with_context(active_test=False).browse(sorted(ids)).exists()
             snapshot = lines._audit_snapshot() if lines else {}
-            names = {line.id: line.display_name for line in lines}
-            result[line_model] = (snapshot, names)
+            result[line_model] = (snapshot, {})
         return result
 
     @api.model
@@ -374,11 +375,22 @@ class SalesDocumentAuditLog(models.Model):
         names = {}
         for comodel, ids in wanted.items():
             records = self.env[comodel].with_context(active_test=False).browse(sorted(ids)).exists()
-            names[comodel] = {record.id: record.display_name for record in records}
+            names[comodel] = self._cheap_names(records)
         for comodel, pair in slots:
             for index, value in enumerate(pair):
                 if value:
                     pair[index] = [value, names[comodel].get(value, "")]
+
+    @api.model
+    def _cheap_names(self, records):
+        """Names of ``records``: their stored name field when they have one
+        (no display name computation on the commit path), else the display name.
+        """
+        rec_name = records._rec_name
+        field = records._fields.get(rec_name) if rec_name else None
+        if field is not None and field.store and field.type == "char":
+            return {record.id: record[rec_name] or "" for record in records}
+        return {record.id: record.display_name for record in records}
 
     @api.model
     def _insert_rows(self, cr, rows):

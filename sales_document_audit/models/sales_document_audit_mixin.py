@@ -116,14 +116,30 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         """Whether the document was posted/validated, given its old values."""
         return False
 
-    def _audit_snapshot(self):
-        """``{id: {field: value}}`` of the audited fields of ``self``."""
+    def _audit_snapshot(self, old=False):
+        """``{id: {field: value}}`` of the audited fields of ``self``.
+
+        For old values (``old=True``), a field waiting for recomputation is
+        taken from the cache as it is (its value before the change) instead of
+        being recomputed early; when it is not in cache it is left out.
+        """
         names = self._audit_fields()
         result = {}
         records = self.sudo()
+        env = records.env
         model_fields = [records._fields[name] for name in names]
         for record in records:
-            result[record.id] = {field.name: audit_value(field, record[field.name]) for field in model_fields}
+            values = {}
+            for field in model_fields:
+                if old and field.compute and env.is_to_compute(field, record):
+                    cached = env.cache.get(record, field, None)
+                    if cached is None:
+                        continue
+                    value = field.convert_to_record(cached, record)
+                else:
+                    value = record[field.name]
+                values[field.name] = audit_value(field, value)
+            result[record.id] = values
         return result
 
     def _audit_buffer(self):
@@ -170,7 +186,7 @@ class SalesDocumentAuditMixin(models.AbstractModel):
             if entry["old"] is None and entry["op"] != "create" and operation != "create":
                 to_snapshot |= record
         if to_snapshot:
-            snapshot = to_snapshot._audit_snapshot()
+            snapshot = to_snapshot._audit_snapshot(old=True)
             for record in to_snapshot.sudo():
                 entry = docs[(self._name, record.id)]
                 entry["old"] = snapshot[record.id]
@@ -208,9 +224,8 @@ class SalesDocumentAuditMixin(models.AbstractModel):
                     self._audit_merge_operation(line_entry, operation)
                 if line_entry["old"] is None and line_entry["op"] != "create" and operation != "create":
                     to_snapshot |= line
-                    line_entry["name"] = line.display_name
         if to_snapshot:
-            snapshot = to_snapshot._audit_snapshot()
+            snapshot = to_snapshot._audit_snapshot(old=True)
             for document in documents:
                 for (_model, line_id), line_entry in docs[(document._name, document.id)]["lines"].items():
                     if line_id in snapshot and line_entry["old"] is None:

@@ -5,3 +5,4 @@ from . import test_role_matrix
 from . import test_access_logging
 from . import test_audit_alerts
 from . import test_translation
+from . import test_audit_reports

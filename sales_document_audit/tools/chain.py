@@ -73,10 +73,15 @@ def checkpoint_hash(prev_checkpoint_hash, checkpoint):
 
 
 def diff_values(old, new):
-    """``{field: [old, new]}`` for the fields whose value differs."""
+    """``{field: [old, new]}`` for the fields whose value differs.
+
+    Fields missing from ``old`` (old value unknown) are not compared.
+    """
     changes = {}
     for name, value in new.items():
-        before = old.get(name) if old else None
+        if name not in (old or {}):
+            continue
+        before = old[name]
         if before != value:
             changes[name] = [before, value]
     return changes
