@@ -129,7 +129,8 @@ class SalesDocumentAuditLog(models.Model):
             line_fields = self.env[line["model"]]._fields if line.get("model") in self.env else {}
             product = (line.get("fields") or {}).get("product_id") or [None, None]
             product_name = next((show(v) for v in reversed(product) if isinstance(v, list)), None)
-            prefix = f"{line.get('name') or product_name or '#%s' % line.get('id')} [{line.get('operation')}]"
+            line_label = line.get("name") or product_name or f"#{line.get('id')}"
+            prefix = f"{line_label} [{line.get('operation')}]"
             for name, (old, new) in sorted((line.get("fields") or {}).items()):
                 rows.append((f"{prefix}: {label(line_fields, name)}", show(old), show(new)))
         extra = {k: v for k, v in data.items() if k not in ("fields", "lines")}
