@@ -277,7 +277,9 @@ class SalesDocumentAuditMixin(models.AbstractModel):
 
     def _audit_log_denied(self, operation):
         """Record a refused attempt on documents (never on their lines)."""
-        if self._audit_parent_field or self.env.su:
+        # Portal and public users go through check_access before their token
+        # checks: a refusal there is the normal path, not an attempt.
+        if self._audit_parent_field or self.env.su or self.env.user.share:
             return
         failure = self._check_access(operation)
         forbidden = failure[0] if failure else self
