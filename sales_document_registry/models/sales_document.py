@@ -84,6 +84,18 @@ class SalesDocument(models.Model):
             doc.product_id = doc.product_ids[:1]
 
     def _search_product_id(self, operator, value):
+        if operator in ("=", "in") and value:
+            # Look the documents up in the link view first: a sub-query on the
+            # UNION ALL view would be joined with every registry row.
+            ids = value if isinstance(value, (list, tuple)) else [value]
+            self.env["sale.order.line"].flush_model(["product_id", "order_id"])
+            self.env["stock.move"].flush_model(["product_id", "picking_id"])
+            self.env["account.move.line"].flush_model(["product_id", "move_id", "display_type"])
+            self.env.cr.execute(SQL(
+                "SELECT DISTINCT document_id FROM sales_document_product_rel WHERE product_id IN %s",
+                tuple(ids),
+            ))
+            return [("id", "in", [row[0] for row in self.env.cr.fetchall()])]
         return [("product_ids", operator, value)]
 
     # ------------------------------------------------------------------
@@ -101,12 +113,25 @@ class SalesDocument(models.Model):
             if not Model.has_access("read"):
                 continue
             leaf = [("res_model", "=", model)]
-            if self.env["ir.rule"]._compute_domain(model, "read"):
-                # The model's own record rules decide, as a sub-query.
+            rule_domain = self.env["ir.rule"]._compute_domain(model, "read")
+            if rule_domain and self._is_company_domain(rule_domain):
+                # A row's company is its document's company: apply the
+                # multi-company rule to the row itself, without a sub-query.
+                leaf = expression.AND([leaf, rule_domain])
+            elif rule_domain:
+                # Other record rules (own documents...) decide as a sub-query.
                 query = Model.with_context(active_test=False)._search([])
                 leaf = expression.AND([leaf, [("res_id", "in", query)]])
             parts.append(leaf)
         return expression.OR(parts) if parts else expression.FALSE_DOMAIN
+
+    @api.model
+    def _is_company_domain(self, domain):
+        """Whether every condition of ``domain`` is on ``company_id`` alone."""
+        return all(
+            not isinstance(leaf, (list, tuple)) or leaf[0] == "company_id"
+            for leaf in domain
+        )
 
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None):
