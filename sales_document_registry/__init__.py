@@ -9,3 +9,5 @@ def uninstall_hook(env):
     """Drop the registry views before Odoo removes the models' tables."""
     for view in ("sales_document_tag_rel", "sales_document_product_rel", "sales_document"):
         env.cr.execute(SQL("DROP VIEW IF EXISTS %s CASCADE", SQL.identifier(view)))
+    # The oversell guard's lock rows live in a plain table of their own.
+    env.cr.execute(SQL("DROP TABLE IF EXISTS sales_document_oversell_lock"))

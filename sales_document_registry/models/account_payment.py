@@ -29,6 +29,15 @@ class AccountPayment(models.Model):
         help="The order whose invoices this payment pays (the first one when several).",
     )
 
+    # The order's salesperson and team, stored so that the registry needs no join.
+    sd_user_id = fields.Many2one(
+        "res.users", string="Salesperson", related="sd_sale_order_id.user_id", store=True,
+        index="btree_not_null",
+    )
+    sd_team_id = fields.Many2one(
+        "crm.team", string="Sales Team", related="sd_sale_order_id.team_id", store=True
+    )
+
     @api.depends("invoice_ids.sd_sale_order_id")
     def _compute_sd_sale_order_id(self):
         for payment in self:

@@ -249,8 +249,8 @@ class SalesDocument(models.Model):
                    p.id,
                    p.name,
                    p.sd_commercial_partner_id,
-                   so.user_id,
-                   so.team_id,
+                   p.sd_user_id,
+                   p.sd_team_id,
                    p.company_id,
                    COALESCE(p.date_done, p.scheduled_date)::date,
                    p.sd_amount_total,
@@ -263,7 +263,6 @@ class SalesDocument(models.Model):
                    p.sale_id,
                    TRUE
               FROM stock_picking p
-              JOIN sale_order so ON so.id = p.sale_id
              WHERE p.sale_id IS NOT NULL
             UNION ALL
             SELECT m.id * 10 + 3,
@@ -293,8 +292,8 @@ class SalesDocument(models.Model):
                    pay.id,
                    pay.name,
                    pay.sd_commercial_partner_id,
-                   so.user_id,
-                   so.team_id,
+                   pay.sd_user_id,
+                   pay.sd_team_id,
                    pay.company_id,
                    pay.date,
                    pay.amount,
@@ -307,7 +306,6 @@ class SalesDocument(models.Model):
                    pay.sd_sale_order_id,
                    TRUE
               FROM account_payment pay
-              LEFT JOIN sale_order so ON so.id = pay.sd_sale_order_id
              WHERE pay.payment_type = 'inbound' AND pay.partner_type = 'customer'
             """
         )

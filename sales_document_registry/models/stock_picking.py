@@ -21,6 +21,11 @@ class StockPicking(models.Model):
         store=True,
         index=True,
     )
+    # The order's salesperson and team, stored so that the registry needs no join.
+    sd_user_id = fields.Many2one(
+        "res.users", string="Salesperson", related="sale_id.user_id", store=True, index="btree_not_null"
+    )
+    sd_team_id = fields.Many2one("crm.team", string="Sales Team", related="sale_id.team_id", store=True)
     sd_amount_total = fields.Monetary(
         string="Value",
         compute="_compute_sd_amount_total",
@@ -130,5 +135,10 @@ class StockPicking(models.Model):
         self.env.cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS stock_picking_sd_registry_id_idx "
             "ON stock_picking ((id * 10 + 2)) WHERE sale_id IS NOT NULL"
+        ))
+        # Registry: deliveries by date.
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS stock_picking_sd_date_idx "
+            "ON stock_picking ((COALESCE(date_done, scheduled_date)::date)) WHERE sale_id IS NOT NULL"
         ))
         return res
