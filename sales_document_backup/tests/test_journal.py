@@ -60,7 +60,10 @@ class TestDocumentJournal(BackupConfigMixin, SalesDocumentCase):
         self.assertEqual(sent[-1].entry_hash, links[-1]["hash"])
         # The printed form travels with the snapshot and is chained too
         # (HTML in tests, where Odoo does not run wkhtmltopdf).
-        order_link = next(link for link in links if link["res_model"] == "sale.order")
+        # (Entries committed by other tests may travel in the same batch.)
+        order_link = next(
+            link for link in links if link["res_model"] == "sale.order" and link["res_id"] == order.id
+        )
         self.assertEqual(order_link["printed_format"], "html")
         self.assertEqual(len(order_link["printed_sha256"]), 64)
 
