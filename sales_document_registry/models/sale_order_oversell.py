@@ -197,12 +197,15 @@ class SaleOrder(models.Model):
     def _sd_oversell_text(self, shortages):
         lines = []
         for product, warehouse, needed, free in shortages:
+            # Formatted first: the term extractor cannot read f-strings inside _().
+            needed_text = f"{needed:g}"
+            free_text = f"{max(free, 0.0):g}"
             lines.append(_(
                 "- %(product)s in %(warehouse)s: %(needed)s %(uom)s ordered, %(free)s free",
                 product=product.display_name,
                 warehouse=warehouse.name,
-                needed=f"{needed:g}",
-                free=f"{max(free, 0.0):g}",
+                needed=needed_text,
+                free=free_text,
                 uom=product.uom_id.name,
             ))
         return "\n".join(lines)
