@@ -51,12 +51,7 @@ class AccountMove(models.Model):
         res = super().write(vals)
         if "matched_payment_ids" in vals:
             self._sd_sync_payment_tags()
-        if (
-            not self.env.context.get("sd_skip_auto_tag")
-            and "tag_ids" not in vals
-            and not all(name.startswith("stage_") for name in vals)
-        ):
-            self.env["sales.document.tag.rule"]._apply(self._sd_sales_documents())
+        self._sd_auto_tag_after_write(vals)
         return res
 
     # ------------------------------------------------------------------

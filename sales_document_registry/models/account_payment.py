@@ -56,12 +56,7 @@ class AccountPayment(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if (
-            not self.env.context.get("sd_skip_auto_tag")
-            and "tag_ids" not in vals
-            and not all(name.startswith("stage_") for name in vals)
-        ):
-            self.env["sales.document.tag.rule"]._apply(self._sd_sales_documents())
+        self._sd_auto_tag_after_write(vals)
         return res
 
     def action_post(self):

@@ -182,6 +182,20 @@ class SalesDocumentMixin(models.AbstractModel):
             f"stage_{stage}_user_id": self.env.uid,
         })
 
+    def _sd_sales_documents(self):
+        """The records of ``self`` that are sales documents (all, by default)."""
+        return self
+
+    def _sd_auto_tag_after_write(self, vals):
+        """Apply the auto-tag rules after a write that may change what they match."""
+        if (
+            self.env.context.get("sd_skip_auto_tag")
+            or "tag_ids" in vals
+            or all(name.startswith("stage_") for name in vals)
+        ):
+            return
+        self.env["sales.document.tag.rule"]._apply(self._sd_sales_documents())
+
     def _sd_check_completeness(self, stage):
         """Raise one error listing every blocking gap of ``self`` for ``stage``."""
         self.env["sales.document.rule"]._check_records(self, stage)

@@ -77,10 +77,7 @@ class StockPicking(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if not self.env.context.get("sd_skip_auto_tag") and "tag_ids" not in vals:
-            sales = self.filtered("sale_id")
-            if sales and not all(name.startswith("stage_") for name in vals):
-                self.env["sales.document.tag.rule"]._apply(sales)
+        self._sd_auto_tag_after_write(vals)
         return res
 
     # ------------------------------------------------------------------
@@ -114,6 +111,9 @@ class StockPicking(models.Model):
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+
+    def _sd_sales_documents(self):
+        return self.filtered("sale_id")
 
     def _sd_doc_type(self):
         return "delivery"
