@@ -32,10 +32,10 @@ class AccountPayment(models.Model):
     # The order's salesperson and team, stored so that the registry needs no join.
     sd_user_id = fields.Many2one(
         "res.users", string="Salesperson", related="sd_sale_order_id.user_id", store=True,
-        index="btree_not_null",
+        index="btree_not_null", tracking=False,
     )
     sd_team_id = fields.Many2one(
-        "crm.team", string="Sales Team", related="sd_sale_order_id.team_id", store=True
+        "crm.team", string="Sales Team", related="sd_sale_order_id.team_id", store=True, tracking=False
     )
 
     @api.depends("invoice_ids.sd_sale_order_id")

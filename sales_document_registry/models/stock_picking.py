@@ -23,9 +23,12 @@ class StockPicking(models.Model):
     )
     # The order's salesperson and team, stored so that the registry needs no join.
     sd_user_id = fields.Many2one(
-        "res.users", string="Salesperson", related="sale_id.user_id", store=True, index="btree_not_null"
+        "res.users", string="Salesperson", related="sale_id.user_id", store=True, index="btree_not_null",
+        tracking=False,
     )
-    sd_team_id = fields.Many2one("crm.team", string="Sales Team", related="sale_id.team_id", store=True)
+    sd_team_id = fields.Many2one(
+        "crm.team", string="Sales Team", related="sale_id.team_id", store=True, tracking=False
+    )
     sd_amount_total = fields.Monetary(
         string="Value",
         compute="_compute_sd_amount_total",

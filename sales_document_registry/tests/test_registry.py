@@ -36,3 +36,18 @@ class TestRegistry(SalesDocumentCase):
         html = self.env["sales.document.flow"].browse(flow["res_id"]).html
         for name in (order.name, invoice.name, order.picking_ids.name, payment.name):
             self.assertIn(name, html)
+
+    def test_denormalized_fields_are_not_tracked(self):
+        """Filling the registry's helper columns on upgrade must not post chatter messages."""
+        for model in ("stock.picking", "account.payment"):
+            for name in ("sd_user_id", "sd_team_id"):
+                self.assertFalse(getattr(self.env[model]._fields[name], "tracking", False), (model, name))
+        order = self._create_order(user=self.salesman)
+        order.action_confirm()
+        self.env.flush_all()
+        self.assertEqual(order.picking_ids.sd_user_id, self.salesman)
+        self.assertEqual(
+            self.env["sales.document"].search([("res_model", "=", "stock.picking"),
+                                               ("res_id", "in", order.picking_ids.ids)]).user_id,
+            self.salesman,
+        )
