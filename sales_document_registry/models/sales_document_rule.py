@@ -159,13 +159,18 @@ class SalesDocumentRule(models.Model):
         transition they guard.
         """
         problems = []
+        # One rule lookup per document type and company, not one per record.
+        blocking = {}
         for record in records:
+            key = (record._sd_doc_type(), record.company_id.id)
+            if key not in blocking:
+                blocking[key] = self._get_rules(key[0], stage, record.company_id).filtered(
+                    lambda rule: rule.severity == "block"
+                )
             labels = [
                 rule._field_label(record)
-                for rule in self._get_rules(record._sd_doc_type(), stage, record.company_id)
-                if rule.severity == "block"
-                and rule._applies_to(record)
-                and not record[rule.field_id.name]
+                for rule in blocking[key]
+                if rule._applies_to(record) and not record[rule.field_id.name]
             ]
             if labels:
                 problems.append(_(
