@@ -8,6 +8,7 @@ environment variable of the same name in upper case (``sales_backup_public_key``
 
 import os
 import re
+import sys
 import tempfile
 
 from odoo.tools import config
@@ -35,6 +36,54 @@ def private_key_path():
 
 def private_key_password():
     return get_option("private_key_password")
+
+
+def get_flag(name, default):
+    """Boolean option ``sales_backup_<name>``: 1/true/yes/on or 0/false/no/off."""
+    key = PREFIX + name
+    value = config.get(key)
+    if value in (None, ""):
+        value = os.environ.get(key.upper())
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def detached():
+    """Whether full backups run in their own process (default) or in the
+    worker that starts them."""
+    return get_flag("detached", True)
+
+
+def heartbeat_interval():
+    """Seconds between two signs of life of a detached backup (default 10)."""
+    return max(float(get_option("heartbeat_interval", 10)), 0.2)
+
+
+def stale_after():
+    """Seconds without a sign of life after which a running backup is failed
+    (default 600)."""
+    return max(float(get_option("stale_after", 600)), 1.0)
+
+
+def python_executable():
+    """Python interpreter that runs detached backups (default: this one)."""
+    return get_option("python") or sys.executable
+
+
+def runner_options():
+    """Server options a detached backup process needs to open the database
+    like this server does: the database connection, the addons and data
+    directories, logging, and every ``sales_backup_*`` option (keys and
+    credentials included). Sent to the process through a pipe, never on its
+    command line or in its environment."""
+    names = ("addons_path", "data_dir", "db_host", "db_port", "db_user", "db_password", "db_sslmode",
+             "db_maxconn", "logfile", "log_level", "log_handler", "syslog")
+    options = {name: config.get(name) for name in names if config.get(name) is not None}
+    options.update({key: value for key, value in config.options.items() if key.startswith(PREFIX)})
+    return {key: value for key, value in options.items() if isinstance(value, (str, int, float, bool, list))}
 
 
 def timeout():

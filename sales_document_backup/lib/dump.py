@@ -40,17 +40,20 @@ class DumpError(Exception):
 class HashingWriter:
     """Pass-through writer computing SHA-256 and size of what goes through."""
 
-    def __init__(self, out):
+    def __init__(self, out, on_write=None):
         import hashlib
 
         self._out = out
         self._hash = hashlib.sha256()
+        self._on_write = on_write
         self.size = 0
 
     def write(self, data):  # pylint: disable=method-required-super
         self._out.write(data)
         self._hash.update(data)
         self.size += len(data)
+        if self._on_write is not None:
+            self._on_write(self.size)
         return len(data)
 
     def flush(self):
@@ -160,12 +163,14 @@ def _add_filestore(section, filestore, deadline):
 
 def create_backup(out_path, dbname, public_key, *, params=None, filestore=None, timeout=3600,
                   extra_manifest=None, chunk_size=crypto.DEFAULT_CHUNK_SIZE, pg_dump="pg_dump",
-                  lock_wait_timeout=300):
+                  lock_wait_timeout=300, progress=None):
     """Write an encrypted full backup of ``dbname`` to ``out_path``.
 
     Returns {'size', 'sha256' (of the encrypted file), 'manifest'}. Raises
     BackupKeyError without writing anything when no public key is given, and
     DumpError (after removing the partial file) on any other failure.
+    ``progress`` (a ``progress.BackupProgress``) is told the current step and
+    the bytes written so far.
     """
     if public_key is None:
         raise crypto.BackupKeyError("No public key is configured: backups are refused rather than written unencrypted.")
@@ -181,9 +186,11 @@ def create_backup(out_path, dbname, public_key, *, params=None, filestore=None, 
             stats = manifest.document_stats(cursor)
             modules = manifest.installed_modules(cursor)
         with open(out_path, "wb") as raw:
-            hashed = HashingWriter(raw)
+            hashed = HashingWriter(raw, progress.archive_written if progress is not None else None)
             encrypted = crypto.EncryptingWriter(hashed, public_key, chunk_size)
             container = archive.ArchiveWriter(encrypted)
+            if progress is not None:
+                progress.start_step("dump")
             section = container.open_section("database.dump")
             _run_streaming(
                 [pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
@@ -192,6 +199,8 @@ def create_backup(out_path, dbname, public_key, *, params=None, filestore=None, 
                 pg_environ(params), section, deadline, "pg_dump",
             )
             dump_info = container.close_section()
+            if progress is not None:
+                progress.start_step("filestore")
             section = container.open_section("filestore.tar", archive.CODEC_ZLIB)
             files = _add_filestore(section, filestore, deadline)
             filestore_info = container.close_section()

@@ -2,12 +2,14 @@
 
 Both expose the same small interface used by the addon and by retention:
 ``put(local_path, name)``, ``get(name, local_path)``, ``list()``,
-``delete(name)``. ``put`` reads every object back after writing it and
+``delete(name)``, and ``discard(name)`` that also removes what an upload
+interrupted by a killed process left behind. ``put`` reads every object back after writing it and
 compares its SHA-256 with the source; a failed or mismatching upload removes
 what it left behind and raises StorageError, so a destination never holds a
 partial object that looks complete.
 """
 
+import glob
 import hashlib
 import os
 import shutil
@@ -32,6 +34,14 @@ def _sha256_path(path):
     return digest.hexdigest(), size
 
 
+def _copy_blocks(src, dst, progress=None):
+    """Copy ``src`` to ``dst`` block by block, telling ``progress`` each size."""
+    for block in iter(lambda: src.read(BUFFER), b""):
+        dst.write(block)
+        if progress is not None:
+            progress(len(block))
+
+
 def _check_name(name):
     if not name or name.startswith("/") or ".." in name.split("/"):
         raise StorageError(f"Invalid object name {name!r}.")
@@ -54,15 +64,18 @@ class LocalStorage:
         _check_name(name)
         return os.path.join(self.path, *name.split("/"))
 
-    def put(self, local_path, name):
-        """Copy ``local_path`` to ``name``; returns {'size', 'sha256', 'name'}."""
+    def put(self, local_path, name, progress=None):
+        """Copy ``local_path`` to ``name``; returns {'size', 'sha256', 'name'}.
+
+        ``progress`` is called with the number of bytes of each block copied.
+        """
         target = self._full(name)
         partial = f"{target}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}"
         try:
             source_sha, source_size = _sha256_path(local_path)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(local_path, "rb") as src, open(partial, "wb") as dst:
-                shutil.copyfileobj(src, dst, BUFFER)
+                _copy_blocks(src, dst, progress)
                 dst.flush()
                 os.fsync(dst.fileno())
             copy_sha, copy_size = _sha256_path(partial)
@@ -122,6 +135,23 @@ class LocalStorage:
             pass
         except OSError as exc:
             raise StorageError(f"Cannot delete {name}: {exc.strerror or exc}") from None
+
+    def discard(self, name):
+        """Remove object ``name`` and the partial copies an interrupted upload left.
+
+        Returns the number of files removed.
+        """
+        target = self._full(name)
+        removed = 0
+        for path in [target, *glob.glob(f"{glob.escape(target)}.*{PARTIAL_SUFFIX}")]:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StorageError(f"Cannot delete {path}: {exc.strerror or exc}") from None
+            removed += 1
+        return removed
 
     def check(self):
         """Raise StorageError unless the directory exists and is writable."""
@@ -195,8 +225,11 @@ class S3Storage:
             detail = str(exc)
         return StorageError(f"S3 {action} of {name} in bucket {self.bucket} failed: {detail}")
 
-    def put(self, local_path, name):
-        """Upload ``local_path`` (multipart when large) and verify it by reading it back."""
+    def put(self, local_path, name, progress=None):
+        """Upload ``local_path`` (multipart when large) and verify it by reading it back.
+
+        ``progress`` is called with the number of bytes of each part sent.
+        """
         key = self._key(name)
         source_sha, source_size = _sha256_path(local_path)
         try:
@@ -204,6 +237,7 @@ class S3Storage:
                 local_path, self.bucket, key,
                 ExtraArgs={"Metadata": {"sha256": source_sha}},
                 Config=self._transfer,
+                Callback=progress,
             )
             copy_sha, copy_size = self._read_back(key)
         except Exception as exc:
@@ -271,6 +305,27 @@ class S3Storage:
             self._client.delete_object(Bucket=self.bucket, Key=self._key(name))
         except Exception as exc:
             raise self._error("deletion", name, exc) from None
+
+    def discard(self, name):
+        """Remove object ``name`` and abort any unfinished multipart upload of it.
+
+        Returns the number of objects and uploads removed.
+        """
+        key = self._key(name)
+        removed = 0
+        try:
+            found = self._client.list_objects_v2(Bucket=self.bucket, Prefix=key).get("Contents", [])
+            if any(obj["Key"] == key for obj in found):
+                self._client.delete_object(Bucket=self.bucket, Key=key)
+                removed += 1
+            uploads = self._client.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
+            for upload in uploads.get("Uploads", []):
+                if upload["Key"] == key:
+                    self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"])
+                    removed += 1
+        except Exception as exc:
+            raise self._error("clean-up", name, exc) from None
+        return removed
 
     def check(self):
         """Raise StorageError unless the bucket answers."""

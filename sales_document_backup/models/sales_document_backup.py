@@ -1,15 +1,31 @@
 import json
 import logging
 import os
-import time
+import socket
 import uuid
+from datetime import timedelta
 
-from odoo import _, api, fields, models, release
+import psycopg2
 
-from .. import settings
-from ..lib import crypto, dump, storage
+from odoo import Command, _, api, fields, models, release
+from odoo.exceptions import UserError
+from odoo.tools import SQL, config
+
+from .. import runner, settings
+from ..backup_job import InlineSession, execute_full_backup, upload_copy
+from ..lib import crypto, storage
 
 _logger = logging.getLogger(__name__)
+
+
+def human_size(size):
+    """'12.3 MB' for a number of bytes."""
+    size, unit = float(size or 0), "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):  # noqa: B007 - last unit is kept
+        if size < 1024:
+            break
+        size /= 1024
+    return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
 
 
 class SalesDocumentBackup(models.Model):
@@ -18,6 +34,10 @@ class SalesDocumentBackup(models.Model):
     The archive is encrypted before it leaves this server and copied to one
     or more destinations, each copy read back and checked. A failed backup is
     kept in state ``failed`` with its error: failures are never silent.
+
+    A full backup runs in a process of its own (see ``runner``), which
+    records its progress and a heartbeat on the record; a watchdog cron fails
+    backups whose process is gone.
     """
 
     _name = "sales.document.backup"
@@ -42,7 +62,8 @@ class SalesDocumentBackup(models.Model):
     )
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, index=True)
     duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 1))
-    size = fields.Integer(string="Size (bytes)", readonly=True)
+    # Float: archives pass 2 GiB, beyond a PostgreSQL integer.
+    size = fields.Float(string="Size (bytes)", readonly=True, digits=(16, 0))
     size_display = fields.Char(string="Size", compute="_compute_size_display")
     sha256 = fields.Char(string="SHA-256", readonly=True)
     manifest = fields.Text(readonly=True, help="JSON manifest recorded inside the archive.")
@@ -56,6 +77,35 @@ class SalesDocumentBackup(models.Model):
     restore_test_ids = fields.One2many("sales.document.backup.restore.test", "backup_id", readonly=True)
     verified = fields.Boolean(compute="_compute_verified", store=True, help="A restore test of this backup passed.")
     journal_entry_ids = fields.One2many("sales.document.backup.journal", "backup_id", readonly=True)
+    target_destination_ids = fields.Many2many(
+        "sales.document.backup.destination",
+        "sales_document_backup_target_rel",
+        "backup_id",
+        "destination_id",
+        string="Requested Destinations",
+        readonly=True,
+    )
+    # Live progress, written by the process running the backup.
+    progress = fields.Float(string="Progress (%)", readonly=True, digits=(16, 1))
+    progress_step = fields.Selection(
+        [
+            ("start", "Starting"),
+            ("dump", "Dumping the database"),
+            ("filestore", "Archiving the filestore"),
+            ("upload", "Copying to the destinations"),
+            ("done", "Finished"),
+        ],
+        string="Current Step",
+        readonly=True,
+    )
+    progress_bytes = fields.Float(string="Written (bytes)", readonly=True, digits=(16, 0))
+    progress_display = fields.Char(string="Progress Summary", compute="_compute_progress_display")
+    heartbeat = fields.Datetime(
+        string="Last Sign of Life", readonly=True, help="Last time the process running the backup reported."
+    )
+    pid = fields.Integer(string="Process ID", readonly=True, copy=False)
+    host = fields.Char(readonly=True, copy=False, help="Server whose process runs the backup.")
+    work_path = fields.Char(string="Work File", readonly=True, copy=False)
 
     # ------------------------------------------------------------
     # Compute
@@ -64,12 +114,21 @@ class SalesDocumentBackup(models.Model):
     @api.depends("size")
     def _compute_size_display(self):
         for backup in self:
-            size, unit = float(backup.size or 0), "B"
-            for unit in ("B", "KB", "MB", "GB", "TB"):  # noqa: B007 - last unit is kept
-                if size < 1024:
-                    break
-                size /= 1024
-            backup.size_display = f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+            backup.size_display = human_size(backup.size)
+
+    @api.depends("state", "progress", "progress_step", "progress_bytes")
+    def _compute_progress_display(self):
+        steps = dict(self._fields["progress_step"]._description_selection(self.env))
+        for backup in self:
+            if backup.state != "running":
+                backup.progress_display = False
+                continue
+            backup.progress_display = _(
+                "%(step)s: %(percent)s%%, %(written)s written",
+                step=steps.get(backup.progress_step) or steps["start"],
+                percent=f"{backup.progress:.0f}",
+                written=human_size(backup.progress_bytes),
+            )
 
     @api.depends("copy_ids.destination_id")
     def _compute_destination_ids(self):
@@ -137,53 +196,271 @@ class SalesDocumentBackup(models.Model):
         return f"{kind}/{self.env.cr.dbname}/{name}.sdb"
 
     @api.model
-    def _run_full_backup(self, destinations):
-        """Dump, encrypt and copy the database to ``destinations``.
+    def _run_full_backup(self, destinations, detached=None):
+        """Back up the database to ``destinations``; returns the backup record.
 
-        Returns the backup record, ``done`` only when every destination holds
-        a verified copy, ``failed`` otherwise (with the reason).
+        Detached (the default, see ``sales_backup_detached``), the record is
+        returned ``running`` and the work starts in its own process once the
+        current transaction is committed. Otherwise the backup runs here and
+        the record is returned ``done`` only when every destination holds a
+        verified copy, ``failed`` otherwise (with the reason).
         """
+        backup = self._create_full_backup(destinations)
+        if settings.detached() if detached is None else detached:
+            backup._start_detached()
+        else:
+            execute_full_backup(InlineSession(backup))
+        return backup
+
+    @api.model
+    def _create_full_backup(self, destinations):
+        """The ``running`` record of a new full backup to ``destinations``."""
         company = destinations.company_id[:1] or self.env.company
+        running = self._get_running_full_backup(company)
+        if running:
+            raise UserError(_(
+                "A full backup of %(company)s is already running (%(name)s): wait until it ends.",
+                company=company.name, name=running.name,
+            ))
         stamp = fields.Datetime.now()
-        backup = self.create({
+        return self.create({
             "name": _("Full backup %(date)s", date=fields.Datetime.to_string(stamp)),
             "kind": "full",
             "date": stamp,
             "company_id": company.id,
+            "target_destination_ids": [Command.set(destinations.ids)],
+            "progress_step": "start",
         })
-        started = time.monotonic()
-        workdir = settings.work_dir()
-        archive_path = os.path.join(workdir, f"sdb-{self.env.cr.dbname}-{uuid.uuid4().hex}.sdb")
-        try:
-            public_key = crypto.load_public_key(settings.public_key_path())
-            result = dump.create_backup(
-                archive_path,
-                self.env.cr.dbname,
-                public_key,
-                params=settings.db_params(),
-                filestore=settings.filestore(self.env.cr.dbname),
-                timeout=settings.timeout(),
-                extra_manifest=backup._prepare_manifest_extra(),
-                pg_dump=settings.get_option("pg_dump", "pg_dump"),
+
+    @api.model
+    def _get_running_full_backup(self, company):
+        return self.search(
+            [("kind", "=", "full"), ("state", "=", "running"), ("company_id", "=", company.id)], limit=1
+        )
+
+    def _start_detached(self):
+        """Start the runner process for this backup once the transaction commits.
+
+        The process gets the server options it needs through a pipe (see
+        ``runner``); its process id and host are recorded before it starts
+        working, so the watchdog can tell when it is gone.
+        """
+        self.ensure_one()
+        job = {
+            "rcfile": config.rcfile,
+            "options": settings.runner_options(),
+            "uid": self.env.uid,
+            "context": {key: self.env.context[key] for key in ("lang", "tz") if self.env.context.get(key)},
+            "heartbeat": settings.heartbeat_interval(),
+        }
+        dbname, registry, backup_id = self.env.cr.dbname, self.env.registry, self.id
+        uid, context = self.env.uid, dict(job["context"])
+        python, work_dir = settings.python_executable(), settings.work_dir()
+
+        def start():
+            # Runs after the commit: whatever happens is recorded, never raised.
+            try:
+                process = runner.spawn(python, dbname, backup_id, cwd=work_dir)
+            except Exception as exc:  # noqa: BLE001
+                _logger.error("Backup %s: the backup process could not be started: %s", backup_id, exc)
+                try:
+                    with registry.cursor() as cr:
+                        api.Environment(cr, uid, context)[self._name].browse(backup_id)._on_spawn_failed(exc)
+                except Exception:  # noqa: BLE001 - the watchdog fails it later
+                    _logger.exception("Backup %s: could not record that its process did not start", backup_id)
+                return
+            try:
+                with registry.cursor() as cr:
+                    api.Environment(cr, uid, context)[self._name].browse(backup_id).write({
+                        "pid": process.pid,
+                        "host": socket.gethostname(),
+                        "heartbeat": fields.Datetime.now(),
+                    })
+            except Exception:  # noqa: BLE001 - the watchdog then relies on the heartbeat
+                _logger.exception("Backup %s: could not record its process id", backup_id)
+            finally:
+                try:
+                    runner.send_job(process, job)
+                except OSError as exc:
+                    _logger.error("Backup %s: the backup process did not take its job: %s", backup_id, exc)
+
+        self.env.cr.postcommit.add(start)
+
+    def _on_spawn_failed(self, error):
+        self.ensure_one()
+        self._mark_failed(
+            _("The backup process could not be started: %(error)s", error=getattr(error, "strerror", None) or error)
+        )
+
+    # ------------------------------------------------------------
+    # Steps of a full backup (called by backup_job.execute_full_backup)
+    # ------------------------------------------------------------
+
+    def _prepare_full_backup_plan(self):
+        """Everything the dump and the copies need, read while the record is at hand."""
+        self.ensure_one()
+        dbname = self.env.cr.dbname
+        archive_path = os.path.join(settings.work_dir(), f"sdb-{dbname}-{self.id}-{uuid.uuid4().hex[:12]}.sdb")
+        self.write({"work_path": archive_path, "heartbeat": fields.Datetime.now()})
+        return {
+            "database": dbname,
+            "archive_path": archive_path,
+            "public_key": settings.public_key_path(),
+            "db_params": settings.db_params(),
+            "filestore": settings.filestore(dbname),
+            "timeout": settings.timeout(),
+            "pg_dump": settings.get_option("pg_dump", "pg_dump"),
+            "extra_manifest": self._prepare_manifest_extra(),
+            "object_name": self._object_name("full", self._file_stem()),
+            "targets": [(destination.id, destination._get_storage()) for destination in self.target_destination_ids],
+            "estimated_size": self._estimate_size(),
+        }
+
+    def _estimate_size(self):
+        """Expected archive size, for the progress: the previous backup's, or a
+        quarter of the database size for the first one."""
+        self.ensure_one()
+        previous = self.search(
+            [("kind", "=", "full"), ("state", "=", "done"), ("company_id", "=", self.company_id.id),
+             ("id", "!=", self.id)],
+            order="date desc, id desc", limit=1,
+        )
+        if previous.size:
+            return int(previous.size)
+        self.env.cr.execute(SQL("SELECT pg_database_size(current_database())"))
+        return int(self.env.cr.fetchone()[0] // 4)
+
+    def _record_heartbeat(self, snapshot=None):
+        """Sign of life (and progress snapshot) of a running backup."""
+        for backup in self.filtered(lambda b: b.state == "running"):
+            values = {"heartbeat": fields.Datetime.now()}
+            if snapshot:
+                values.update(
+                    progress=snapshot["percent"], progress_step=snapshot["step"], progress_bytes=snapshot["bytes"]
+                )
+            backup.write(values)
+
+    def _record_archive(self, result):
+        self.ensure_one()
+        self.write({
+            "size": result["size"],
+            "sha256": result["sha256"],
+            "manifest": json.dumps(result["manifest"], indent=1, sort_keys=True, default=str),
+            "key_fingerprint": result["manifest"]["key_fingerprint"],
+        })
+
+    def _record_copy(self, destination_id, object_name, outcome):
+        """Record the copy on one destination (see ``backup_job.upload_copy``)."""
+        self.ensure_one()
+        values = {"backup_id": self.id, "destination_id": destination_id, "object_name": object_name}
+        if outcome["ok"]:
+            values.update(state="done", size=outcome["size"], sha256=outcome["sha256"])
+        elif outcome["mismatch"]:
+            values.update(state="failed", error=_("The stored copy does not match the archive."))
+        else:
+            values.update(state="failed", error=str(outcome["error"]))
+        return self.env["sales.document.backup.copy"].create(values)
+
+    def _finish_full_backup(self, error, duration):
+        """Final state: ``failed`` on an error or a missing copy, ``done`` otherwise."""
+        self.ensure_one()
+        if self.state != "running":
+            # The watchdog already gave up on this backup: keep its verdict.
+            return
+        failed_copies = self.copy_ids.filtered(lambda c: c.state == "failed")
+        if isinstance(error, crypto.BackupKeyError):
+            self._mark_failed(_("The backup was refused: %(error)s", error=error))
+        elif error is not None:
+            self._mark_failed(_("The backup failed: %(error)s", error=getattr(error, "strerror", None) or error))
+        elif not self.target_destination_ids:
+            self._mark_failed(_("No destination is configured."))
+        elif failed_copies:
+            self._mark_failed(_(
+                "The archive could not be stored on every destination:\n%(errors)s",
+                errors="\n".join(f"{copy.destination_id.name}: {copy.error}" for copy in failed_copies),
+            ))
+        values = {"duration": duration}
+        if self.state == "running":
+            values.update(state="done", progress=100.0, progress_step="done", progress_bytes=self.size)
+        self.write(values)
+
+    def _discard_partial_copies(self):
+        """Remove what an interrupted backup left: its work file (on this host)
+        and, on each destination without a verified copy, the object and its
+        partial uploads. Returns the problems met, as text lines."""
+        problems = []
+        hostname = socket.gethostname()
+        for backup in self:
+            object_name = backup._object_name("full", backup._file_stem())
+            verified = backup.copy_ids.filtered(lambda c: c.state == "done").destination_id
+            for destination in backup.target_destination_ids - verified:
+                try:
+                    destination._get_storage().discard(object_name)
+                except storage.StorageError as exc:
+                    problems.append(_("%(name)s: %(error)s", name=destination.name, error=exc))
+            if backup.work_path and backup.host in (False, hostname):
+                try:
+                    os.unlink(backup.work_path)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    problems.append(_("%(path)s: %(error)s", path=backup.work_path, error=exc.strerror or exc))
+        return problems
+
+    def _fail_interrupted(self, reason):
+        """The runner was stopped (signal) or crashed: clean up and fail."""
+        for backup in self.filtered(lambda b: b.state == "running"):
+            problems = backup._discard_partial_copies()
+            backup._mark_failed("\n".join([
+                _("The backup process was interrupted (%(reason)s) before it finished; its partial "
+                  "archive and uploads were removed.", reason=reason),
+                *map(str, problems),
+            ]))
+
+    def _get_lost_reason(self, now, stale_after, hostname):
+        """Why this running backup is considered lost, or None while it lives."""
+        self.ensure_one()
+        if self.pid and self.host == hostname and not runner.process_alive(self.pid, self.id):
+            return _(
+                "The backup process (PID %(pid)s) ended without recording a result: it was killed or crashed.",
+                pid=self.pid,
             )
-            backup.write({
-                "size": result["size"],
-                "sha256": result["sha256"],
-                "manifest": json.dumps(result["manifest"], indent=1, sort_keys=True, default=str),
-                "key_fingerprint": result["manifest"]["key_fingerprint"],
-            })
-            backup._copy_to_destinations(archive_path, destinations, self._object_name("full", backup._file_stem()))
-        except crypto.BackupKeyError as exc:
-            backup._mark_failed(_("The backup was refused: %(error)s", error=exc))
-        except (dump.DumpError, crypto.CryptoError, storage.StorageError, OSError) as exc:
-            backup._mark_failed(_("The backup failed: %(error)s", error=exc))
-        finally:
-            if os.path.exists(archive_path):
-                os.unlink(archive_path)
-        backup.duration = time.monotonic() - started
-        if backup.state == "running":
-            backup.state = "done"
-        return backup
+        last_sign = self.heartbeat or self.date
+        if last_sign and now - last_sign > stale_after:
+            return _(
+                "The backup gave no sign of life for %(minutes)s minutes: its process was lost.",
+                minutes=int((now - last_sign).total_seconds() // 60),
+            )
+        return None
+
+    @api.model
+    def _cron_check_running(self):
+        """Scheduled watchdog: fail the running full backups whose process is
+        gone or silent, remove their partial objects and alert. Returns them."""
+        now = fields.Datetime.now()
+        stale_after = timedelta(seconds=settings.stale_after())
+        hostname = socket.gethostname()
+        lost = self.browse()
+        self.flush_model(["state"])
+        for backup in self.search([("kind", "=", "full"), ("state", "=", "running")]):
+            reason = backup._get_lost_reason(now, stale_after, hostname)
+            if not reason:
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    # The runner may be finishing right now: never overwrite its result.
+                    self.env.cr.execute(SQL(
+                        "SELECT id FROM %s WHERE id = %s AND state = 'running' FOR UPDATE NOWAIT",
+                        SQL.identifier(self._table), backup.id,
+                    ))
+                    if not self.env.cr.fetchone():
+                        continue
+                    problems = backup._discard_partial_copies()
+                    backup._mark_failed("\n".join([str(reason), *map(str, problems)]))
+            except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+                continue
+            lost |= backup
+        return lost
 
     def _file_stem(self):
         self.ensure_one()
@@ -220,27 +497,17 @@ class SalesDocumentBackup(models.Model):
     def _copy_to_destinations(self, archive_path, destinations, object_name):
         """Upload the archive everywhere; mark the backup failed if any copy fails."""
         self.ensure_one()
-        Copy = self.env["sales.document.backup.copy"]
-        failures = []
         for destination in destinations:
-            values = {"backup_id": self.id, "destination_id": destination.id, "object_name": object_name}
-            try:
-                info = destination._get_storage().put(archive_path, object_name)
-            except storage.StorageError as exc:
-                failures.append(f"{destination.name}: {exc}")
-                Copy.create(dict(values, state="failed", error=str(exc)))
-                continue
-            if info["sha256"] != self.sha256:
-                failures.append(_("%(name)s: the stored copy does not match the archive.", name=destination.name))
-                Copy.create(dict(values, state="failed", error=failures[-1]))
-                continue
-            Copy.create(dict(values, state="done", size=info["size"], sha256=info["sha256"]))
+            outcome = upload_copy(destination._get_storage(), archive_path, object_name, self.sha256)
+            self._record_copy(destination.id, object_name, outcome)
+        failed = self.copy_ids.filtered(lambda c: c.state == "failed")
         if not destinations:
-            failures.append(_("No destination is configured."))
-        if failures:
-            self._mark_failed(
-                _("The archive could not be stored on every destination:\n%(errors)s", errors="\n".join(failures))
-            )
+            self._mark_failed(_("No destination is configured."))
+        elif failed:
+            self._mark_failed(_(
+                "The archive could not be stored on every destination:\n%(errors)s",
+                errors="\n".join(f"{copy.destination_id.name}: {copy.error}" for copy in failed),
+            ))
 
     def _mark_failed(self, message):
         """Record a failure and alert the backup administrators."""
@@ -271,6 +538,10 @@ class SalesDocumentBackup(models.Model):
         Destination = self.env["sales.document.backup.destination"]
         backups = self.browse()
         for company in Destination.search([]).company_id:
+            running = self._get_running_full_backup(company)
+            if running:
+                _logger.warning("Full backup of %s skipped: %s is still running.", company.name, running.name)
+                continue
             destinations = Destination.search([("company_id", "=", company.id)])
             backups |= self.with_company(company)._run_full_backup(destinations)
         return backups

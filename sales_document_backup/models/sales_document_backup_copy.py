@@ -19,6 +19,7 @@ class SalesDocumentBackupCopy(models.Model):
         required=True,
         default="failed",
     )
-    size = fields.Integer(string="Size (bytes)")
+    # Float: archives pass 2 GiB, beyond a PostgreSQL integer.
+    size = fields.Float(string="Size (bytes)", digits=(16, 0))
     sha256 = fields.Char(string="SHA-256")
     error = fields.Text()

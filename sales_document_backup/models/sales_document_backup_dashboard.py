@@ -23,6 +23,9 @@ class SalesDocumentBackupDashboard(models.Model):
         string="Last Backup Status",
     )
     last_backup_size = fields.Char(compute="_compute_status", string="Last Backup Size")
+    running_backup_id = fields.Many2one("sales.document.backup", compute="_compute_status", string="Running Backup")
+    running_progress = fields.Float(compute="_compute_status", string="Backup Progress (%)")
+    running_progress_display = fields.Char(compute="_compute_status", string="Backup Progress")
     last_verified_backup_id = fields.Many2one(
         "sales.document.backup", compute="_compute_status", string="Last Verified Backup"
     )
@@ -63,6 +66,10 @@ class SalesDocumentBackupDashboard(models.Model):
             row.last_backup_date = last.date
             row.last_backup_state = last.state
             row.last_backup_size = last.size_display
+            running = Backup.search(domain + [("state", "=", "running")], order="date desc, id desc", limit=1)
+            row.running_backup_id = running
+            row.running_progress = running.progress
+            row.running_progress_display = running.progress_display
             row.last_verified_backup_id = verified
             row.last_verified_date = verified.date
             row.backup_age_days = (now - last.date) / timedelta(days=1) if last else 0.0
@@ -87,7 +94,7 @@ class SalesDocumentBackupDashboard(models.Model):
                 age=self.verified_age_days, limit=max_age,
             )
         if last.state == "running":
-            return "warning", _("A backup is running.")
+            return "warning", _("A backup is running (%(progress)s).", progress=last.progress_display)
         return "ok", _("Backups are current and verified.")
 
     @api.model

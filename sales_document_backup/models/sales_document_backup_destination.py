@@ -120,10 +120,13 @@ class SalesDocumentBackupDestination(models.Model):
     # ------------------------------------------------------------
 
     def action_backup_now(self):
-        """Run a full backup to this destination now; returns the backup record.
+        """Start a full backup to this destination now; returns the backup record.
 
-        The backup is returned in state ``done`` or ``failed`` (with its
-        error); it never raises for a failed backup, so the failure is kept.
+        The backup runs in its own process and is returned ``running``; its
+        progress and final state (``done``, or ``failed`` with the error)
+        appear on the record. With ``sales_backup_detached = False`` it runs
+        here and is returned ``done`` or ``failed``. A failed backup never
+        raises, so the failure is kept.
         """
         self.ensure_one()
         return self.env["sales.document.backup"]._run_full_backup(self)

@@ -28,6 +28,10 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
         cls.local_dir = tempfile.mkdtemp(prefix="sdb-local-")
         cls.addClassCleanup(shutil.rmtree, cls.local_dir, True)
         cls._set_backup_options(
+            # These tests check each outcome in one transaction: the backup
+            # runs in the test's own process (the detached runner is tested
+            # in test_detached).
+            detached="0",
             public_key=cls.public_path,
             private_key=cls.private_path,
             s3_minio_access_key=cls.s3.access_key,
@@ -53,6 +57,8 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
         self.assertGreater(backup.size, 1000)
         self.assertEqual(sorted(backup.copy_ids.mapped("state")), ["done", "done"])
         self.assertEqual(backup.destination_ids, self.local | self.bucket)
+        self.assertEqual(backup.target_destination_ids, self.local | self.bucket)
+        self.assertEqual((backup.progress, backup.progress_step, backup.progress_bytes), (100.0, "done", backup.size))
         s3_copy = backup.copy_ids.filtered(lambda c: c.destination_id == self.bucket)
         data = self._s3_object(s3_copy)
         self.assertEqual(hashlib.sha256(data).hexdigest(), backup.sha256)
@@ -149,7 +155,7 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
         cls.private_path, cls.public_path = key_pair("main")
         cls.local_dir = tempfile.mkdtemp(prefix="sdb-local-")
         cls.addClassCleanup(shutil.rmtree, cls.local_dir, True)
-        cls._set_backup_options(public_key=cls.public_path, private_key=cls.private_path)
+        cls._set_backup_options(detached="0", public_key=cls.public_path, private_key=cls.private_path)
         cls.local = cls.env["sales.document.backup.destination"].create(
             {"name": "Local disk", "code": "disk", "kind": "local", "path": cls.local_dir}
         )

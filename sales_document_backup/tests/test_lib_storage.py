@@ -58,17 +58,34 @@ class TestLocalStorage(BaseCase):
 
         with temp_dir() as src_dir, temp_dir() as dest:
             src = _write(os.path.join(src_dir, "a.bin"), 3_000_000)
-            real_copy = storage.shutil.copyfileobj
+            real_copy = storage._copy_blocks
 
-            def copy_then_fail(fsrc, fdst, length=0):
+            def copy_then_fail(fsrc, fdst, progress=None):
                 fdst.write(fsrc.read(1_000_000))
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-            with mock.patch.object(storage.shutil, "copyfileobj", copy_then_fail):
+            with mock.patch.object(storage, "_copy_blocks", copy_then_fail):
                 with self.assertRaisesRegex(storage.StorageError, "No space left"):
                     storage.LocalStorage(dest).put(src, "a.bin")
-            self.assertIs(storage.shutil.copyfileobj, real_copy)
+            self.assertIs(storage._copy_blocks, real_copy)
             self.assertEqual(os.listdir(dest), [])
+
+    def test_put_reports_progress_and_discard_removes_partials(self):
+        with temp_dir() as src_dir, temp_dir() as dest:
+            src = _write(os.path.join(src_dir, "a.bin"), 2_500_000)
+            store = storage.LocalStorage(dest)
+            copied = []
+            store.put(src, "full/a.bin", progress=copied.append)
+            self.assertEqual(sum(copied), 2_500_000)
+            self.assertGreater(len(copied), 1, "reported block by block")
+            # What a process killed during a copy leaves: a partial file.
+            partial = os.path.join(dest, "full", "b.bin.1a2b3c4d" + storage.PARTIAL_SUFFIX)
+            _write(partial, 10)
+            _write(os.path.join(dest, "full", "b.bin.keep"), 10)
+            self.assertEqual(store.discard("full/b.bin"), 1)
+            self.assertEqual(store.discard("full/a.bin"), 1)
+            self.assertEqual(sorted(os.listdir(os.path.join(dest, "full"))), ["b.bin.keep"])
+            self.assertEqual(store.discard("full/a.bin"), 0, "nothing left, nothing to do")
 
 
 @tagged("post_install", "-at_install")
@@ -114,6 +131,24 @@ class TestS3Storage(BaseCase):
                 with self.assertRaisesRegex(storage.StorageError, "does not match"):
                     store.put(src, "bad/a.bin")
             self.assertEqual(store.list("bad/"), [])
+
+    def test_discard_removes_object_and_unfinished_multipart_upload(self):
+        store = self._store()
+        client = self.s3.client()
+        key = "acme/prod/full/killed.sdb"
+        upload = client.create_multipart_upload(Bucket=self.bucket, Key=key)
+        client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1,
+                           Body=os.urandom(5 * 1024 * 1024))
+        client.put_object(Bucket=self.bucket, Key="acme/prod/full/done.sdb", Body=b"x")
+        with temp_dir() as tmp:
+            src = _write(os.path.join(tmp, "a.bin"), 100_000)
+            sent = []
+            store.put(src, "full/sent.sdb", progress=sent.append)
+            self.assertEqual(sum(sent), 100_000)
+        self.assertEqual(store.discard("full/killed.sdb"), 1)
+        self.assertFalse(client.list_multipart_uploads(Bucket=self.bucket, Prefix=key).get("Uploads"))
+        self.assertEqual(store.discard("full/sent.sdb"), 1)
+        self.assertEqual([o["name"] for o in store.list("full/")], ["full/done.sdb"])
 
     def test_wrong_credentials_and_missing_bucket(self):
         store = storage.S3Storage("no-such-bucket", endpoint_url=self.s3.endpoint_url,
