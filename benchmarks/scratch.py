@@ -8,6 +8,7 @@ in parallel), opens Odoo environments on them in this process, and drops the
 databases it created when the run ends unless asked to keep them.
 """
 
+import configparser
 import importlib.util
 import shutil
 import subprocess
@@ -62,19 +63,39 @@ class BenchSession:
         self.created = []
         self.opened = []
         self.conf = None
+        self.extra_addons = []
         self._odoo_ready = False
 
     # -- lifecycle ---------------------------------------------------------
 
     def __enter__(self):
         BUILD.mkdir(exist_ok=True)
-        self.conf = self.devtool.write_config(
-            self.cfg,
-            f"bench-{self.token}",
-            f"bench_{self.benchmark}",
-            {"without_demo": "all", "log_level": "warn", "max_cron_threads": "0"},
-        )
+        self._write_config()
         return self
+
+    def _write_config(self):
+        name, db_name = f"bench-{self.token}", f"bench_{self.benchmark}"
+        extra = {"without_demo": "all", "log_level": "warn", "max_cron_threads": "0"}
+        self.conf = self.devtool.write_config(self.cfg, name, db_name, extra)
+        if self.extra_addons:
+            # The usual addons path is the developer tool's; extra directories go after it.
+            written = configparser.ConfigParser(interpolation=None)
+            written.read(self.conf)
+            usual = written["options"]["addons_path"]
+            extra["addons_path"] = ",".join([usual, *map(str, self.extra_addons)])
+            self.conf = self.devtool.write_config(self.cfg, name, db_name, extra)
+
+    def add_addons_dir(self, path):
+        """Put the directory ``path`` on the addons path, after the usual ones.
+
+        For third-party addons a benchmark compares with (unpacked at run
+        time, never part of the repository). Call it before creating
+        databases or opening environments.
+        """
+        if self._odoo_ready:
+            raise BenchError("an addons directory must be added before Odoo is loaded")
+        self.extra_addons.append(Path(path).resolve())
+        self._write_config()
 
     def __exit__(self, *exc):
         self.close()

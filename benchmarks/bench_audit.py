@@ -1,0 +1,319 @@
+"""Audit overhead on the order-to-cash flow: sales_document_audit and OCA auditlog."""
+
+import shutil
+import subprocess
+import zipfile
+
+from . import datagen
+from .report import BenchResult, Measurement
+from .scratch import BASE_MODULES, BUILD, REGISTRY_MODULE, BenchError, log
+from .timing import summarize
+
+NAME = "audit"
+DESCRIPTION = """\
+Overhead of auditing on the full order-to-cash flow, compared with OCA auditlog.
+
+Four scratch databases in the same run, all with Odoo's sale_management,
+sale_stock, stock_delivery, account and sales_document_registry:
+"off" (no auditing, the baseline), "audit" (+ sales_document_audit with its
+default rules), "auditlog_full" and "auditlog_fast" (+ OCA auditlog with
+rules on the same models, sale.order, sale.order.line, stock.picking,
+stock.move, account.move, account.move.line and account.payment, in full
+or fast mode). OCA auditlog is downloaded from the package index when the
+benchmark starts (pip download --no-deps) and unpacked under .build/; it is
+never part of the repository.
+
+In each database the same seeded flows run as in the order_to_cash
+benchmark (create, confirm, deliver, invoice, post, pay, with some partial
+payments and returns), as the administrator, with chatter tracking on,
+payments through the payment wizard, each flow its own transaction. The
+databases take turns every --slice flows. Then client_order_ref is written
+on --writes of those orders, one transaction per write, the databases again
+taking turns. Reports each database's time as a ratio to "off", the audit
+rows written, and the time the sealing job takes to seal them.
+"""
+
+DEFAULT_TARGET = 1.15
+LABELS = ("off", "audit", "auditlog_full", "auditlog_fast")
+AUDIT_MODULE = "sales_document_audit"
+OCA_MODULE = "auditlog"
+OCA_REQUIREMENT = "odoo-addon-auditlog>=18.0,<18.1"
+OCA_DIR = BUILD / "bench-addons" / "oca-auditlog"
+
+
+def add_arguments(parser):
+    parser.add_argument("--orders", type=int, default=200,
+                        help="flows (orders) timed per database and round (default 200)")
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="untimed flows run first in each database (default 10)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="timed rounds; the median round counts (default 1)")
+    parser.add_argument("--slice", type=int, default=10,
+                        help="flows (and writes) run in one database before the next takes "
+                             "its turn (default 10)")
+    parser.add_argument("--writes", type=int, default=None,
+                        help="orders whose client_order_ref is written, one transaction "
+                             "each (default: --orders)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--target", type=float, default=DEFAULT_TARGET,
+                        help=f"maximum audit / off ratio of the flow (default {DEFAULT_TARGET:g})")
+
+
+# ---------------------------------------------------------------------------
+# OCA auditlog, fetched at run time
+# ---------------------------------------------------------------------------
+
+
+def fetch_oca_auditlog(session):
+    """Download and unpack OCA auditlog; return the addons directory holding it."""
+    shutil.rmtree(OCA_DIR, ignore_errors=True)
+    wheels = OCA_DIR / "wheels"
+    wheels.mkdir(parents=True)
+    python = session.devtool.venv_python(session.cfg)
+    log(f"downloading {OCA_REQUIREMENT} with pip")
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+         "--disable-pip-version-check", "--dest", str(wheels), OCA_REQUIREMENT],
+        capture_output=True, text=True,
+    )
+    found = sorted(wheels.glob("*.whl"))
+    if proc.returncode or len(found) != 1:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
+        raise BenchError(
+            f"cannot download OCA auditlog ({OCA_REQUIREMENT}) with pip from the package "
+            f"index; the comparison needs it. pip said:\n{tail}"
+        )
+    unpacked = OCA_DIR / "unpacked"
+    with zipfile.ZipFile(found[0]) as wheel:
+        wheel.extractall(unpacked)
+    addons = unpacked / "odoo" / "addons"
+    if not (addons / OCA_MODULE / "__manifest__.py").exists():
+        raise BenchError(f"{found[0].name} holds no odoo/addons/{OCA_MODULE} module")
+    log(f"unpacked {found[0].name} into {addons}")
+    return addons, found[0].name
+
+
+# ---------------------------------------------------------------------------
+# Run
+# ---------------------------------------------------------------------------
+
+
+def run(args, session):
+    addons, wheel = fetch_oca_auditlog(session)
+    session.add_addons_dir(addons)
+    base = [*BASE_MODULES, REGISTRY_MODULE]
+    specs = {
+        "off": base,
+        "audit": [*base, AUDIT_MODULE],
+        "auditlog_full": [*base, OCA_MODULE],
+        "auditlog_fast": [*base, OCA_MODULE],
+    }
+    names = session.create_databases(specs)
+    session.registry(names["off"])  # loads Odoo, and with it the addons path
+    from odoo.addons.sales_document_audit.tools import bench
+
+    masters = {}
+    flows_needed = args.warmup + args.orders * args.repeat
+    for label in LABELS:
+        with session.environment(names[label]) as env:
+            log(f"{label}: preparing master data")
+            masters[label] = datagen.prepare_master_data(env, flows=flows_needed, seed=args.seed)
+            env.cr.commit()  # pylint: disable=invalid-commit
+            if label.startswith("auditlog_"):
+                mode = label.split("_", 1)[1]
+                rules = bench.subscribe_oca_auditlog(env, log_type=mode)
+                log(f"{label}: {len(rules)} auditlog rules subscribed in {mode} mode")
+            if args.warmup:
+                log(f"{label}: {args.warmup} warm-up flows")
+                _flows(env, masters[label], args.warmup, seed=args.seed + 1000)
+                _check_rows(label, _rows_written(session, names[label], label, bench, {}))
+            if label == "audit":
+                bench.seal_all(env)  # what warm-up wrote is not part of the timed sealing
+
+    marks = {label: _row_marks(session, names[label], label, bench) for label in LABELS}
+    rounds = {label: [] for label in LABELS}
+    slice_size = max(1, args.slice)
+    for round_no in range(args.repeat):
+        log(f"round {round_no + 1}/{args.repeat}: {args.orders} flows per database, "
+            f"taking turns every {slice_size}")
+        totals = {label: datagen.FlowStats() for label in LABELS}
+        for slice_no, start in enumerate(range(0, args.orders, slice_size)):
+            count = min(slice_size, args.orders - start)
+            seed = args.seed + 7919 * round_no + slice_no
+            for label in _turns(slice_no + round_no):
+                with session.environment(names[label]) as env:
+                    totals[label].merge(_flows(env, masters[label], count, seed=seed))
+        for label in LABELS:
+            stats = totals[label]
+            log(f"{label}: {stats.elapsed:.1f} s, {stats.flows_per_second:.2f} flows/s")
+            rounds[label].append(stats)
+    flow_rows = {label: _rows_written(session, names[label], label, bench, marks[label])
+                 for label in LABELS}
+    for label in LABELS:
+        _check_rows(label, flow_rows[label])
+
+    writes = args.orders if args.writes is None else args.writes
+    write_seconds = _write_phase(session, names, rounds, writes, slice_size, bench)
+    write_rows = {label: _rows_written(session, names[label], label, bench, marks[label])
+                  for label in LABELS}
+
+    with session.environment(names["audit"]) as env:
+        unsealed = bench.unsealed_rows(env)
+        log(f"audit: sealing {unsealed} rows")
+        seal_seconds = bench.seal_all(env)
+        left = bench.unsealed_rows(env)
+        if left:
+            raise BenchError(f"the sealing job left {left} audit rows unsealed")
+    return _result(args, names, wheel, rounds, flow_rows, write_seconds, write_rows,
+                   unsealed, seal_seconds)
+
+
+def _turns(number):
+    """The databases in the order they take this turn: each goes first in turn."""
+    shift = number % len(LABELS)
+    return LABELS[shift:] + LABELS[:shift]
+
+
+def _flows(env, master, n, seed):
+    return datagen.generate_flows(env, n, seed=seed, batch_size=1, master=master,
+                                  quiet=False, use_wizard=True)
+
+
+def _check_rows(label, counts):
+    """Refuse figures of a database whose auditing silently did nothing."""
+    if counts and not any(counts.values()):
+        raise BenchError(f"{label}: the flows wrote no audit rows; auditing is not on")
+
+
+def _audit_tables(label):
+    if label == "audit":
+        return ("sales_document_audit_log",)
+    if label.startswith("auditlog_"):
+        return ("auditlog_log", "auditlog_log_line")
+    return ()
+
+
+def _row_marks(session, dbname, label, bench):
+    marks = {}
+    with session.environment(dbname) as env:
+        for table in _audit_tables(label):
+            marks[table] = bench.rows_since(env, table)[1]
+    return marks
+
+
+def _rows_written(session, dbname, label, bench, marks):
+    """Rows written per audit table since ``marks``; moves the marks forward."""
+    counts = {}
+    with session.environment(dbname) as env:
+        for table in _audit_tables(label):
+            counts[table], marks[table] = bench.rows_since(env, table, marks.get(table, 0))
+    return counts
+
+
+def _write_phase(session, names, rounds, writes, slice_size, bench):
+    """Write client_order_ref on ``writes`` orders of the last round, in turns."""
+    order_ids = {}
+    for label in LABELS:
+        ids = rounds[label][-1].order_ids
+        if len(ids) < writes:
+            raise BenchError(f"--writes {writes} needs at least as many timed flows (--orders)")
+        order_ids[label] = ids[:writes]
+    log(f"writing client_order_ref on {writes} orders per database, "
+        f"taking turns every {slice_size}")
+    seconds = {label: [] for label in LABELS}
+    for slice_no, start in enumerate(range(0, writes, slice_size)):
+        for label in _turns(slice_no):
+            with session.environment(names[label]) as env:
+                admin = env.ref("base.user_admin")
+                orders = env(user=admin.id)["sale.order"].browse(
+                    order_ids[label][start:start + slice_size])
+                # Unique per run: the registry refuses one customer reference twice.
+                value = f"audit-bench-{session.token}-{start}"
+                seconds[label] += bench.write_one_field(env, orders, value=value)
+    for label in LABELS:
+        log(f"{label}: {sum(seconds[label]):.1f} s for {writes} writes")
+    return seconds
+
+
+# ---------------------------------------------------------------------------
+# Result
+# ---------------------------------------------------------------------------
+
+
+def median_round(stats_list):
+    """The round whose total time is the median (the lower one for an even count)."""
+    ordered = sorted(stats_list, key=lambda s: s.elapsed)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _rows_per(label, counts, per, what):
+    """Rows written per flow (or write) and a note with the totals."""
+    if label == "audit":
+        rows = counts["sales_document_audit_log"]
+        return rows / per, f"{rows} audit rows for {per} {what}s"
+    logs, lines = counts["auditlog_log"], counts["auditlog_log_line"]
+    return (logs + lines) / per, f"{logs} logs + {lines} lines for {per} {what}s"
+
+
+def _result(args, names, wheel, rounds, flow_rows, write_seconds, write_rows,
+            unsealed, seal_seconds):
+    median = {label: median_round(rounds[label]) for label in LABELS}
+    off = median["off"]
+    flows = args.orders * args.repeat
+    writes = len(write_seconds["off"])
+    measurements = [
+        Measurement(
+            f"flow x {args.orders}: audit", median["audit"].elapsed, unit="s",
+            baseline=off.elapsed, max_ratio=args.target,
+            note="create, confirm, deliver, invoice, post, pay (+ returns, partial payments)",
+        ),
+    ]
+    for stage in datagen.STAGES:
+        if stage in off.stage_seconds or stage in median["audit"].stage_seconds:
+            measurements.append(Measurement(
+                f"  {stage}", median["audit"].stage_seconds.get(stage, 0.0), unit="s",
+                baseline=off.stage_seconds.get(stage, 0.0),
+            ))
+    for label in ("auditlog_full", "auditlog_fast"):
+        measurements.append(Measurement(
+            f"flow x {args.orders}: {label}", median[label].elapsed, unit="s",
+            baseline=off.elapsed, note="OCA auditlog, for comparison",
+        ))
+    off_lat = summarize([s * 1000 for s in off.batch_seconds])
+    for label in LABELS[1:]:
+        lat = summarize([s * 1000 for s in median[label].batch_seconds])
+        measurements.append(Measurement(f"flow latency p95: {label}", lat.p95, unit="ms",
+                                        baseline=off_lat.p95))
+    off_writes = sum(write_seconds["off"])
+    for label in LABELS[1:]:
+        measurements.append(Measurement(
+            f"write 1 field x {writes}: {label}", sum(write_seconds[label]), unit="s",
+            baseline=off_writes, note="client_order_ref, one transaction per write",
+        ))
+    for label in LABELS[1:]:
+        rows, note = _rows_per(label, flow_rows[label], flows, "flow")
+        measurements.append(Measurement(f"rows written per flow: {label}", rows,
+                                        unit="rows", note=note))
+    for label in LABELS[1:]:
+        rows, note = _rows_per(label, write_rows[label], max(writes, 1), "write")
+        measurements.append(Measurement(f"rows written per write: {label}", rows,
+                                        unit="rows", note=note))
+    measurements.append(Measurement(
+        f"seal {unsealed} audit rows", seal_seconds, unit="s",
+        note=f"{unsealed / seal_seconds:.0f} rows/s" if seal_seconds else "",
+    ))
+    return BenchResult(
+        measurements,
+        title=(f"Audit overhead, {args.orders} order-to-cash flows per database, median of "
+               f"{args.repeat} round(s): vs auditing off ({wheel} for comparison)"),
+        extra={
+            "databases": names,
+            "oca_auditlog": wheel,
+            "rounds": {label: [s.as_dict() for s in stats] for label, stats in rounds.items()},
+            "flow_rows": flow_rows,
+            "write_rows": write_rows,
+            "write_seconds": write_seconds,
+            "sealed_rows": unsealed,
+            "seal_seconds": seal_seconds,
+        },
+    )
