@@ -343,9 +343,10 @@ class SalesDocumentAuditLog(models.Model):
                     "operation": line_op,
                     "fields": diff,
                 })
-        if operation == "write" and not field_changes and not line_changes:
+        annotation = entry.get("annotation") or {}
+        if operation == "write" and not field_changes and not line_changes and not annotation:
             return None
-        changes = {"fields": field_changes}
+        changes = dict(annotation, fields=field_changes)
         if line_changes:
             changes["lines"] = line_changes
         if operation == "write" and record._audit_is_validated(entry["old"] or {}):

@@ -7,6 +7,8 @@ _logger = logging.getLogger(__name__)
 
 # Key of the per-transaction buffer in ``cr.precommit.data``.
 BUFFER_KEY = "sales_document_audit.buffer"
+# Context key whose dict is merged into the ``changes`` of the rows it touches.
+ANNOTATION_CONTEXT_KEY = "sales_document_audit_annotation"
 
 # When two operations hit one record in one transaction, the row keeps the
 # strongest: a created record stays "create", a deleted one becomes "unlink".
@@ -176,6 +178,9 @@ class SalesDocumentAuditMixin(models.AbstractModel):
     def _audit_capture_documents(self, operation):
         docs = self._audit_buffer()["docs"]
         to_snapshot = self.browse()
+        # Other addons explain a change in the row itself, e.g. a restore from
+        # the backup journal: {"restored_from": {...}} is added to ``changes``.
+        annotation = self.env.context.get(ANNOTATION_CONTEXT_KEY)
         for record in self:
             key = (self._name, record.id)
             entry = docs.get(key)
@@ -183,6 +188,8 @@ class SalesDocumentAuditMixin(models.AbstractModel):
                 entry = docs[key] = self._audit_new_entry(operation)
             else:
                 self._audit_merge_operation(entry, operation)
+            if isinstance(annotation, dict):
+                entry.setdefault("annotation", {}).update(annotation)
             if entry["old"] is None and entry["op"] != "create" and operation != "create":
                 to_snapshot |= record
         if to_snapshot:

@@ -66,6 +66,14 @@ class SalesDocumentBackupJournal(models.Model):
     prev_hash = fields.Char(string="Previous Hash", readonly=True)
     entry_hash = fields.Char(string="Entry Hash", readonly=True)
     backup_id = fields.Many2one("sales.document.backup", string="Journal Batch", readonly=True, index=True)
+    # The last restore of this entry (each one is also in the chatter of the
+    # restored document and of the batch, and in the audit trail).
+    restored_by_id = fields.Many2one("res.users", string="Restored By", readonly=True)
+    restored_on = fields.Datetime(readonly=True)
+    restored_res_id = fields.Integer(string="Restored Record ID", readonly=True)
+    restored_mode = fields.Selection(
+        [("draft", "As a new draft"), ("in_place", "Back in place")], string="Restored", readonly=True
+    )
 
     # ------------------------------------------------------------
     # Snapshots
@@ -305,6 +313,19 @@ class SalesDocumentBackupJournal(models.Model):
         if snapshot is None or manifest.sha256_bytes(manifest.canonical_json(snapshot)) != link["sha256"]:
             raise UserError(_("The snapshot does not match the hash recorded in the journal."))
         return snapshot
+
+    def _get_local_snapshot(self):
+        """The snapshot kept in the database (unverified: for display and checks only)."""
+        self.ensure_one()
+        return json.loads(self.snapshot) if self.snapshot else {}
+
+    def action_open_restored_document(self):
+        """Open the document the last restore of this entry produced."""
+        self.ensure_one()
+        record = self.env[self.res_model].browse(self.restored_res_id).exists()
+        if not record:
+            raise UserError(_("The restored document no longer exists."))
+        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": record.id, "view_mode": "form"}
 
     def action_open_document(self):
         """Open the journaled document if it still exists."""

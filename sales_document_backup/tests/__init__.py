@@ -3,6 +3,7 @@ from . import (
     test_detached,
     test_install,
     test_journal,
+    test_journal_restore,
     test_lib_crypto,
     test_lib_dump,
     test_lib_manifest,

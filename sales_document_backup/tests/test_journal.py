@@ -105,7 +105,7 @@ class TestDocumentJournal(BackupConfigMixin, SalesDocumentCase):
             sorted((line.product_id.id, line.product_uom_qty, line.price_unit) for line in restored.order_line),
             expected_lines,
         )
-        self.assertIn("Restored as a new draft", restored.message_ids[0].body)
+        self.assertIn("Restored from the document journal (as a new draft)", restored.message_ids[0].body)
 
     def test_archived_then_deleted_order_restored_from_journal(self):
         order = self._create_order(lines=[(self.product, 4.0)], client_order_ref="PO-DEL-1")

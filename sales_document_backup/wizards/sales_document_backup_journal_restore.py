@@ -3,7 +3,7 @@ from odoo.exceptions import UserError
 
 # References other documents must not share: dropped when the original still exists.
 UNIQUE_REFERENCES = {"sale.order": ("client_order_ref",), "account.move": ("ref",)}
-# Line fields copied back, per restorable model: (lines field, header fields, line fields)
+# Per restorable model: (lines field, header fields, line fields) copied from the snapshot.
 RESTORABLE = {
     "sale.order": (
         "order_line",
@@ -20,11 +20,36 @@ RESTORABLE = {
         ("product_id", "name", "quantity", "product_uom_id", "price_unit", "discount", "tax_ids",
          "account_id", "display_type", "sequence"),
     ),
+    "stock.picking": (
+        "move_ids",
+        ("partner_id", "picking_type_id", "location_id", "location_dest_id", "origin", "carrier_id",
+         "scheduled_date", "move_type", "note"),
+        # The moves' procurement group ties the delivery to its order.
+        ("name", "product_id", "product_uom_qty", "product_uom", "location_id", "location_dest_id",
+         "group_id", "sale_line_id", "description_picking", "sequence"),
+    ),
+    "account.payment": (
+        None,
+        ("payment_type", "partner_type", "partner_id", "amount", "currency_id", "date", "journal_id",
+         "payment_method_line_id", "partner_bank_id", "memo"),
+        (),
+    ),
 }
+# Header fields an in-place restore leaves as they are on the document.
+KEPT_IN_PLACE = {"account.move": ("move_type", "journal_id")}
+# Models that can be put back in place (the others only as a new draft).
+IN_PLACE_MODELS = ("sale.order", "account.move")
 
 
 class SalesDocumentBackupJournalRestore(models.TransientModel):
-    """Restore one document from the journal as a new draft."""
+    """Restore one document from the journal, as a new draft or back in place.
+
+    The snapshot is always fetched from a destination and verified (archive
+    checksum, decryption, hash chain, snapshot hash) before anything is
+    written. Every restore is recorded: on the journal entry, in the chatter
+    of the document and of the journal batch, and, when the audit addon is
+    installed, in the document's audit row (``restored_from``).
+    """
 
     _name = "sales.document.backup.journal.restore"
     _description = "Restore a Document from the Journal"
@@ -36,7 +61,16 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
     res_model = fields.Char(related="journal_id.res_model")
     document_name = fields.Char(related="journal_id.name")
     event = fields.Selection(related="journal_id.event")
-    mode = fields.Selection([("draft", "As a new draft")], required=True, default="draft")
+    mode = fields.Selection(
+        [("draft", "As a new draft"), ("in_place", "Back in place")], required=True, default="draft",
+        help="Back in place rewrites the original document from the snapshot (or brings a deleted "
+        "one back under its number), only where that is safe.",
+    )
+    in_place_blocker = fields.Char(
+        string="Why Not in Place", compute="_compute_blockers",
+        help="Why this document cannot be restored in place right now.",
+    )
+    draft_blocker = fields.Char(string="Why Not as a Draft", compute="_compute_blockers")
 
     @api.model
     def default_get(self, fields_list):
@@ -45,26 +79,147 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
             values.setdefault("journal_id", self.env.context["active_id"])
         return values
 
+    @api.depends("journal_id")
+    def _compute_blockers(self):
+        for wizard in self:
+            entry = wizard.journal_id
+            wizard.in_place_blocker = entry and wizard._get_in_place_blocker(entry) or False
+            wizard.draft_blocker = entry and wizard._get_draft_blocker(entry) or False
+
+    # ------------------------------------------------------------
+    # Action
+    # ------------------------------------------------------------
+
     def action_restore(self):
-        """Fetch the snapshot from a destination, verify it and create the draft."""
+        """Fetch the snapshot from a destination, verify it and restore the document."""
         self.ensure_one()
         entry = self.journal_id
         if entry.res_model not in RESTORABLE:
-            raise UserError(_("Only sales orders, invoices and credit notes can be restored as drafts."))
+            raise UserError(_("Only orders, deliveries, invoices, credit notes and payments can be restored."))
+        blocker = self._get_in_place_blocker(entry) if self.mode == "in_place" else self._get_draft_blocker(entry)
+        if blocker:
+            raise UserError(blocker)
         snapshot = entry._load_from_destination()
-        record = self._create_draft(entry.res_model, snapshot)
-        record.message_post(
-            body=_(
-                "Restored as a new draft from the document journal (entry %(entry)s of %(name)s, "
-                "snapshot SHA-256 %(sha)s) by %(user)s.",
-                entry=entry.sequence, name=entry.name, sha=entry.sha256, user=self.env.user.name,
-            )
-        )
-        entry.backup_id.message_post(
-            body=_("%(user)s restored %(name)s from this journal batch as %(new)s.",
-                   user=self.env.user.name, name=entry.name, new=record.display_name)
-        )
+        annotated = self.with_context(sales_document_audit_annotation={"restored_from": {
+            "journal_entry_id": entry.id,
+            "sequence": entry.sequence,
+            "snapshot_sha256": entry.sha256,
+            "mode": self.mode,
+        }})
+        if self.mode == "in_place":
+            record = annotated._restore_in_place(entry, snapshot)
+        else:
+            record = annotated._create_draft(entry.res_model, snapshot)
+        record = record.with_context(self.env.context)
+        self._record_restore(entry, record)
         return {"type": "ir.actions.act_window", "res_model": record._name, "res_id": record.id, "view_mode": "form"}
+
+    def _record_restore(self, entry, record):
+        """Leave the trace of the restore on the document, the journal entry and its batch."""
+        how = dict(self._fields["mode"]._description_selection(self.env))[self.mode]
+        record.message_post(body=_(
+            "Restored from the document journal (%(how)s) by %(user)s: entry %(entry)s of %(name)s, "
+            "snapshot SHA-256 %(sha)s.",
+            how=how.lower(), user=self.env.user.name, entry=entry.sequence, name=entry.name, sha=entry.sha256,
+        ))
+        entry.write({
+            "restored_by_id": self.env.uid,
+            "restored_on": fields.Datetime.now(),
+            "restored_res_id": record.id,
+            "restored_mode": self.mode,
+        })
+        entry.backup_id.message_post(body=_(
+            "%(user)s restored %(name)s from this journal batch (%(how)s) as %(new)s.",
+            user=self.env.user.name, name=entry.name, how=how.lower(), new=record.display_name,
+        ))
+
+    # ------------------------------------------------------------
+    # Safety checks
+    # ------------------------------------------------------------
+
+    def _get_original(self, entry):
+        """The journaled document as it is now (archived ones included), or an empty recordset."""
+        return self.env[entry.res_model].with_context(active_test=False).browse(entry.res_id).exists()
+
+    def _get_draft_blocker(self, entry):
+        """Why the entry cannot be restored as a new draft, or None."""
+        if entry.res_model not in RESTORABLE:
+            return _("Only orders, deliveries, invoices, credit notes and payments can be restored.")
+        original = self._get_original(entry)
+        if entry.res_model == "stock.picking" and original and original.state != "cancel":
+            return _(
+                "The delivery %(name)s still exists (%(state)s): a copy would ship the goods twice. "
+                "Use its Return button to take goods back, or cancel it before restoring it.",
+                name=original.name, state=self._state_label(original),
+            )
+        return None
+
+    def _get_in_place_blocker(self, entry):
+        """Why the entry cannot be put back in place, or None when it is safe."""
+        if entry.res_model not in IN_PLACE_MODELS:
+            return _("Deliveries and payments can only be restored as a new draft.")
+        original = self._get_original(entry)
+        if not original:
+            return self._get_recreate_blocker(entry)
+        if entry.res_model == "sale.order":
+            return self._get_order_in_place_blocker(original)
+        return self._get_invoice_in_place_blocker(original)
+
+    def _get_recreate_blocker(self, entry):
+        """A deleted order comes back under its own number, unless another order took it."""
+        if entry.res_model != "sale.order":
+            return None
+        name = entry._get_local_snapshot().get("fields", {}).get("name")
+        taken = name and self.env["sale.order"].with_context(active_test=False).search(
+            [("name", "=", name), ("company_id", "=", entry.company_id.id)], limit=1
+        )
+        if taken:
+            return _(
+                "The deleted order's number %(name)s is used by another order: restore it as a new draft.",
+                name=name,
+            )
+        return None
+
+    def _get_order_in_place_blocker(self, order):
+        if order.state not in ("draft", "sent", "cancel"):
+            return _(
+                "%(name)s is a confirmed order (%(state)s): rewriting it could contradict its deliveries "
+                "and invoices. Cancel it first, or restore the snapshot as a new draft.",
+                name=order.name, state=self._state_label(order),
+            )
+        # sudo: every downstream document counts, whoever restores the order.
+        order = order.sudo()
+        downstream = order.picking_ids.filtered(lambda p: p.state != "cancel").mapped("name")
+        downstream += order.invoice_ids.filtered(lambda m: m.state != "cancel").mapped("name")
+        if downstream:
+            return _(
+                "%(name)s still has deliveries or invoices that are not cancelled (%(documents)s): "
+                "restore the snapshot as a new draft instead.",
+                name=order.name, documents=", ".join(downstream),
+            )
+        return None
+
+    def _get_invoice_in_place_blocker(self, move):
+        if move.state == "draft":
+            return None
+        if move.state == "posted":
+            return _(
+                "%(name)s is posted: a posted invoice is never rewritten. Issue a credit note, or restore "
+                "the snapshot as a new draft.",
+                name=move.name,
+            )
+        return _(
+            "%(name)s is cancelled: reset it to draft first, or restore the snapshot as a new draft.",
+            name=move.name,
+        )
+
+    @api.model
+    def _state_label(self, record):
+        return dict(record._fields["state"]._description_selection(self.env)).get(record.state, record.state)
+
+    # ------------------------------------------------------------
+    # Writing
+    # ------------------------------------------------------------
 
     def _convert(self, model, names, values):
         """Snapshot values to create values, dropping references that no longer exist."""
@@ -87,18 +242,47 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
             result[name] = value
         return result
 
-    def _create_draft(self, model, snapshot):
+    def _prepare_values(self, model, snapshot):
+        """Header and line values of ``model`` from the snapshot."""
         lines_field, header, line_fields = RESTORABLE[model]
         values = self._convert(model, header, snapshot["fields"])
+        if not values.get("partner_id"):
+            raise UserError(_("The customer of this document no longer exists; it cannot be restored."))
+        lines = []
+        if lines_field:
+            line_model = self.env[model]._fields[lines_field].comodel_name
+            lines = [self._convert(line_model, line_fields, line) for line in snapshot.get("lines", [])]
+        return values, lines_field, lines
+
+    def _create_draft(self, model, snapshot):
+        values, lines_field, lines = self._prepare_values(model, snapshot)
         if self.env[model].browse(snapshot["fields"]["id"]).exists():
             # The original is still there: a copy with the same customer
             # reference would be refused as a duplicate.
             for name in UNIQUE_REFERENCES.get(model, ()):
                 values.pop(name, None)
-        if not values.get("partner_id"):
-            raise UserError(_("The customer of this document no longer exists; it cannot be restored."))
-        line_model = self.env[model]._fields[lines_field].comodel_name
-        values[lines_field] = [
-            Command.create(self._convert(line_model, line_fields, line)) for line in snapshot.get("lines", [])
-        ]
+        if lines_field:
+            values[lines_field] = [Command.create(line) for line in lines]
         return self.env[model].create(values)
+
+    def _restore_in_place(self, entry, snapshot):
+        """Rewrite the original from the snapshot, or bring a deleted one back."""
+        model = entry.res_model
+        values, lines_field, lines = self._prepare_values(model, snapshot)
+        original = self._get_original(entry)
+        if not original:
+            if model == "sale.order":
+                values["name"] = snapshot["fields"]["name"]
+            values[lines_field] = [Command.create(line) for line in lines]
+            return self.env[model].create(values)
+        if model == "sale.order":
+            if not original.active:
+                original.action_unarchive()
+            if original.state != "draft":
+                original.action_draft()
+        for name in KEPT_IN_PLACE.get(model, ()):
+            values.pop(name, None)
+        values[lines_field] = [Command.delete(line.id) for line in original[lines_field]]
+        values[lines_field] += [Command.create(line) for line in lines]
+        original.write(values)
+        return original
