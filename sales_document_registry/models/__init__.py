@@ -10,6 +10,7 @@ from . import account_move
 from . import account_payment
 # The registry views read the columns the models above add: initialise them last.
 from . import sales_document
+from . import sales_document_summary
 from . import sales_document_flow
 from . import res_partner
 # Process: approval, hand-offs, oversell guard, reconciliation.

@@ -1,6 +1,5 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
 
 SALE_MOVE_TYPES = ("out_invoice", "out_refund")
 
@@ -141,21 +140,3 @@ class AccountMove(models.Model):
                 move.matched_payment_ids.with_context(sd_skip_auto_tag=True).write(
                     {"tag_ids": [(4, tag.id) for tag in move.tag_ids]}
                 )
-
-    def init(self):
-        res = super().init()
-        self.env.cr.execute(SQL(
-            "CREATE INDEX IF NOT EXISTS account_move_sd_registry_id_idx "
-            "ON account_move ((id * 10 + 3)) WHERE move_type IN ('out_invoice', 'out_refund')"
-        ))
-        self.env.cr.execute(SQL(
-            "CREATE INDEX IF NOT EXISTS account_move_sd_commercial_partner_idx "
-            "ON account_move (commercial_partner_id) WHERE move_type IN ('out_invoice', 'out_refund')"
-        ))
-        # Registry: documents of a salesperson, by date.
-        self.env.cr.execute(SQL(
-            "CREATE INDEX IF NOT EXISTS account_move_sd_user_date_idx "
-            "ON account_move (invoice_user_id, (COALESCE(invoice_date, date))) "
-            "WHERE move_type IN ('out_invoice', 'out_refund')"
-        ))
-        return res

@@ -1,5 +1,4 @@
 from odoo import api, fields, models
-from odoo.tools import SQL
 
 
 class AccountPayment(models.Model):
@@ -92,12 +91,3 @@ class AccountPayment(models.Model):
     @api.model
     def _sd_pending_domain(self, doc_type):
         return [("state", "=", "draft")]
-
-    def init(self):
-        res = super().init()
-        self.env.cr.execute(SQL(
-            "CREATE INDEX IF NOT EXISTS account_payment_sd_registry_id_idx "
-            "ON account_payment ((id * 10 + 4)) "
-            "WHERE payment_type = 'inbound' AND partner_type = 'customer'"
-        ))
-        return res

@@ -479,11 +479,3 @@ class SaleOrder(models.Model):
         if self.tag_ids:
             vals["tag_ids"] = [(6, 0, self.tag_ids.ids)]
         return vals
-
-    def init(self):
-        res = super().init()
-        # Registry rows of orders are looked up by their registry id.
-        self.env.cr.execute(SQL(
-            "CREATE INDEX IF NOT EXISTS sale_order_sd_registry_id_idx ON sale_order ((id * 10 + 1))"
-        ))
-        return res

@@ -2,17 +2,20 @@ from odoo import _, api, fields, models
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..tools import registry_store
 from .sales_document_mixin import DOC_TYPES
 
-# Registry ids are ``document id * 10 + kind``: unique across the four tables,
-# and each table has an expression index on its own formula (see the init()
-# of each model) so that reading registry rows by id stays an index lookup.
+# Registry ids are ``document id * 10 + kind``: unique across the four tables.
 KIND_OFFSET = {
     "sale.order": 1,
     "stock.picking": 2,
     "account.move": 3,
     "account.payment": 4,
 }
+
+# What the monthly roll-up (sales.document.summary) can answer.
+SUMMARY_KEYS = set(registry_store.STAT_KEYS)
+SUMMARY_AGGREGATES = {"__count": "doc_count:sum", "amount_total:sum": "amount_total:sum"}
 
 STATES = [
     ("draft", "Draft"),
@@ -85,17 +88,18 @@ class SalesDocument(models.Model):
 
     def _search_product_id(self, operator, value):
         if operator in ("=", "in") and value:
-            # Look the documents up in the link view first: a sub-query on the
-            # UNION ALL view would be joined with every registry row.
-            ids = value if isinstance(value, (list, tuple)) else [value]
+            ids = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+            # Drive the search from the product index: the documents of one
+            # product are a few thousand among a million. As a plain semi-join
+            # the planner would walk the date index probing every row instead.
             self.env["sale.order.line"].flush_model(["product_id", "order_id"])
             self.env["stock.move"].flush_model(["product_id", "picking_id"])
             self.env["account.move.line"].flush_model(["product_id", "move_id", "display_type"])
-            self.env.cr.execute(SQL(
-                "SELECT DISTINCT document_id FROM sales_document_product_rel WHERE product_id IN %s",
-                tuple(ids),
-            ))
-            return [("id", "in", [row[0] for row in self.env.cr.fetchall()])]
+            return [("id", "in", SQL(
+                "(SELECT unnest(ARRAY(SELECT document_id FROM %s WHERE product_id IN %s)))",
+                SQL.identifier(registry_store.PRODUCT_TABLE),
+                ids,
+            ))]
         return [("product_ids", operator, value)]
 
     # ------------------------------------------------------------------
@@ -107,22 +111,26 @@ class SalesDocument(models.Model):
         """Domain restricting rows to documents the current user may read."""
         if self.env.su:
             return []
+        # Models whose record rules are the same company condition share one
+        # leaf (the common case: one condition for every model, no res_model).
+        by_company_rule = {}
         parts = []
         for model in KIND_OFFSET:
             Model = self.env[model]
             if not Model.has_access("read"):
                 continue
-            leaf = [("res_model", "=", model)]
             rule_domain = self.env["ir.rule"]._compute_domain(model, "read")
-            if rule_domain and self._is_company_domain(rule_domain):
+            if not rule_domain or self._is_company_domain(rule_domain):
                 # A row's company is its document's company: apply the
                 # multi-company rule to the row itself, without a sub-query.
-                leaf = expression.AND([leaf, rule_domain])
-            elif rule_domain:
+                by_company_rule.setdefault(repr(rule_domain), (rule_domain, []))[1].append(model)
+            else:
                 # Other record rules (own documents...) decide as a sub-query.
                 query = Model.with_context(active_test=False)._search([])
-                leaf = expression.AND([leaf, [("res_id", "in", query)]])
-            parts.append(leaf)
+                parts.append([("res_model", "=", model), ("res_id", "in", query)])
+        for rule_domain, model_names in by_company_rule.values():
+            leaf = [] if len(model_names) == len(KIND_OFFSET) else [("res_model", "in", model_names)]
+            parts.append(expression.AND([leaf, rule_domain or []]) or expression.TRUE_DOMAIN)
         return expression.OR(parts) if parts else expression.FALSE_DOMAIN
 
     @api.model
@@ -149,6 +157,101 @@ class SalesDocument(models.Model):
         if forbidden:
             return forbidden, lambda: self.env["ir.rule"]._make_access_error(operation, forbidden)
         return None
+
+    # ------------------------------------------------------------------
+    # Pivots over the whole registry: answered from the monthly roll-up
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        summary = self._summary_read_group(domain, groupby, aggregates, having, offset, limit, order)
+        if summary is not None:
+            return summary
+        return super()._read_group(
+            domain, groupby=groupby, aggregates=aggregates, having=having, offset=offset, limit=limit, order=order
+        )
+
+    @api.model
+    def _summary_read_group(self, domain, groupby, aggregates, having, offset, limit, order):
+        """The same result from ``sales.document.summary``, or None when it cannot answer.
+
+        It can when every condition (the user's and the access rules') and
+        every group are on the roll-up's keys, dates only by whole months, and
+        the aggregates are the count and the amount sum: the usual pivots and
+        graphs of the whole registry, which otherwise read every row.
+        """
+        if having or not self.has_access("read"):
+            return None
+        full_domain = expression.AND([domain or [], self._document_access_domain()])
+        summary_domain = self._summary_domain(full_domain)
+        summary_groupby = [self._summary_groupby(spec) for spec in groupby]
+        summary_aggregates = [SUMMARY_AGGREGATES.get(spec) for spec in aggregates]
+        summary_order = self._summary_order(order, groupby, aggregates) if order else None
+        if (
+            summary_domain is None
+            or None in summary_groupby
+            or None in summary_aggregates
+            or (order and summary_order is None)
+        ):
+            return None
+        # The access rules are already in the domain: the roll-up itself has
+        # no record rules to apply.
+        Summary = self.env["sales.document.summary"].sudo()
+        return Summary._read_group(
+            summary_domain,
+            groupby=summary_groupby,
+            aggregates=summary_aggregates,
+            having=[("doc_count:sum", "!=", 0)] if summary_groupby else (),
+            offset=offset,
+            limit=limit,
+            order=summary_order,
+        )
+
+    @api.model
+    def _summary_domain(self, domain):
+        """``domain`` on the roll-up's fields, or None when a condition is finer than it."""
+        result = []
+        for leaf in expression.normalize_domain(domain):
+            if not isinstance(leaf, (list, tuple)):
+                result.append(leaf)
+                continue
+            name, operator, value = leaf
+            if leaf in (expression.TRUE_LEAF, expression.FALSE_LEAF) or name in SUMMARY_KEYS:
+                result.append(leaf)
+            elif name == "date" and operator in ("=", "!=") and value is False:
+                result.append(("month", operator, False))
+            elif name == "date" and operator in (">=", "<"):
+                day = fields.Date.to_date(value) if value else None
+                if not day or day.day != 1:
+                    return None
+                result.append(("month", operator, day))
+            else:
+                return None
+        return result
+
+    @api.model
+    def _summary_groupby(self, spec):
+        name, _sep, granularity = spec.partition(":")
+        if name in SUMMARY_KEYS and not granularity:
+            return name
+        if name == "date" and granularity in ("month", "quarter", "year"):
+            return f"month:{granularity}"
+        return None
+
+    @api.model
+    def _summary_order(self, order, groupby, aggregates):
+        """``order`` on the roll-up's terms, or None when it names something else."""
+        terms = []
+        for term in order.split(","):
+            spec, _sep, direction = term.strip().partition(" ")
+            if spec in aggregates and spec in SUMMARY_AGGREGATES:
+                spec = SUMMARY_AGGREGATES[spec]
+            elif spec in groupby:
+                spec = self._summary_groupby(spec)
+            else:
+                return None
+            terms.append(f"{spec} {direction}".strip())
+        return ", ".join(terms)
 
     # ------------------------------------------------------------------
     # Actions
@@ -193,119 +296,44 @@ class SalesDocument(models.Model):
         cr = self.env.cr
         for name in ("sales_document_tag_rel", "sales_document_product_rel", self._table):
             cr.execute(SQL("DROP VIEW IF EXISTS %s CASCADE", SQL.identifier(name)))
-        cr.execute(SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), self._registry_query()))
+        new = registry_store.create_tables(cr)
+        registry_store.install_triggers(cr)
+        if new or registry_store.stored_version(cr) != registry_store.VERSION:
+            registry_store.rebuild(cr)
+        # The ORM reads plain projections of the store tables: the planner
+        # sees through them and uses the tables' indexes.
         cr.execute(SQL(
-            """CREATE VIEW sales_document_tag_rel AS (
-                SELECT order_id * 10 + 1 AS document_id, tag_id FROM sale_order_tag_rel
-                UNION ALL
-                SELECT picking_id * 10 + 2, tag_id FROM stock_picking_crm_tag_rel
-                UNION ALL
-                SELECT move_id * 10 + 3, tag_id FROM account_move_crm_tag_rel
-                UNION ALL
-                SELECT payment_id * 10 + 4, tag_id FROM account_payment_crm_tag_rel
-            )"""
+            "CREATE VIEW %s AS (SELECT %s FROM %s)",
+            SQL.identifier(self._table),
+            SQL(", ").join(SQL.identifier(column) for column in registry_store.COLUMNS),
+            SQL.identifier(registry_store.ROW_TABLE),
         ))
         cr.execute(SQL(
-            """CREATE VIEW sales_document_product_rel AS (
-                SELECT DISTINCT order_id * 10 + 1 AS document_id, product_id
-                  FROM sale_order_line WHERE product_id IS NOT NULL
-                UNION ALL
-                SELECT DISTINCT picking_id * 10 + 2, product_id
-                  FROM stock_move WHERE picking_id IS NOT NULL
-                UNION ALL
-                SELECT DISTINCT move_id * 10 + 3, product_id
-                  FROM account_move_line
-                 WHERE product_id IS NOT NULL AND display_type = 'product'
-            )"""
+            "CREATE VIEW sales_document_tag_rel AS (SELECT document_id, tag_id FROM %s)",
+            SQL.identifier(registry_store.TAG_TABLE),
+        ))
+        cr.execute(SQL(
+            "CREATE VIEW sales_document_product_rel AS (SELECT document_id, product_id FROM %s)",
+            SQL.identifier(registry_store.PRODUCT_TABLE),
         ))
 
     @api.model
-    def _registry_query(self):
-        return SQL(
-            """
-            SELECT so.id * 10 + 1 AS id,
-                   'order' AS doc_type,
-                   'sale.order' AS res_model,
-                   so.id AS res_id,
-                   so.name AS name,
-                   so.commercial_partner_id AS partner_id,
-                   so.user_id AS user_id,
-                   so.team_id AS team_id,
-                   so.company_id AS company_id,
-                   so.date_order::date AS date,
-                   so.amount_total AS amount_total,
-                   so.currency_id AS currency_id,
-                   CASE so.state
-                        WHEN 'sale' THEN CASE WHEN so.locked THEN 'done' ELSE 'open' END
-                        WHEN 'cancel' THEN 'cancelled'
-                        ELSE 'draft' END AS state,
-                   so.id AS sale_order_id,
-                   so.active AS active
-              FROM sale_order so
-            UNION ALL
-            SELECT p.id * 10 + 2,
-                   'delivery',
-                   'stock.picking',
-                   p.id,
-                   p.name,
-                   p.sd_commercial_partner_id,
-                   p.sd_user_id,
-                   p.sd_team_id,
-                   p.company_id,
-                   COALESCE(p.date_done, p.scheduled_date)::date,
-                   p.sd_amount_total,
-                   p.sd_currency_id,
-                   CASE p.state
-                        WHEN 'done' THEN 'done'
-                        WHEN 'cancel' THEN 'cancelled'
-                        WHEN 'draft' THEN 'draft'
-                        ELSE 'open' END,
-                   p.sale_id,
-                   TRUE
-              FROM stock_picking p
-             WHERE p.sale_id IS NOT NULL
-            UNION ALL
-            SELECT m.id * 10 + 3,
-                   CASE m.move_type WHEN 'out_refund' THEN 'credit_note' ELSE 'invoice' END,
-                   'account.move',
-                   m.id,
-                   m.name,
-                   m.commercial_partner_id,
-                   m.invoice_user_id,
-                   m.team_id,
-                   m.company_id,
-                   COALESCE(m.invoice_date, m.date),
-                   m.amount_total,
-                   m.currency_id,
-                   CASE WHEN m.state = 'cancel' THEN 'cancelled'
-                        WHEN m.state = 'draft' THEN 'draft'
-                        WHEN m.payment_state IN ('paid', 'in_payment', 'reversed') THEN 'done'
-                        ELSE 'open' END,
-                   m.sd_sale_order_id,
-                   TRUE
-              FROM account_move m
-             WHERE m.move_type IN ('out_invoice', 'out_refund')
-            UNION ALL
-            SELECT pay.id * 10 + 4,
-                   'payment',
-                   'account.payment',
-                   pay.id,
-                   pay.name,
-                   pay.sd_commercial_partner_id,
-                   pay.sd_user_id,
-                   pay.sd_team_id,
-                   pay.company_id,
-                   pay.date,
-                   pay.amount,
-                   pay.currency_id,
-                   CASE pay.state
-                        WHEN 'paid' THEN 'done'
-                        WHEN 'in_process' THEN 'open'
-                        WHEN 'draft' THEN 'draft'
-                        ELSE 'cancelled' END,
-                   pay.sd_sale_order_id,
-                   TRUE
-              FROM account_payment pay
-             WHERE pay.payment_type = 'inbound' AND pay.partner_type = 'customer'
-            """
-        )
+    def _rebuild_store(self):
+        """Refill the registry from the document tables.
+
+        The triggers keep the registry exact on every write; this is for
+        bulk loads that bypass triggers (``session_replication_role =
+        replica``) and for repairs. Returns the differences found before the
+        rebuild (see :func:`registry_store.differences`).
+        """
+        self.env.flush_all()
+        before = registry_store.differences(self.env.cr)
+        registry_store.rebuild(self.env.cr)
+        self.env.invalidate_all()
+        return before
+
+    @api.model
+    def _store_differences(self):
+        """Rows missing from or extra in the registry store (0 when exact)."""
+        self.env.flush_all()
+        return registry_store.differences(self.env.cr)

@@ -1,5 +1,4 @@
 from odoo import api, fields, models
-from odoo.tools import SQL
 
 
 class StockPicking(models.Model):
@@ -132,16 +131,3 @@ class StockPicking(models.Model):
     @api.model
     def _sd_pending_domain(self, doc_type):
         return [("state", "not in", ("done", "cancel"))]
-
-    def init(self):
-        res = super().init()
-        self.env.cr.execute(SQL(
-            "CREATE INDEX IF NOT EXISTS stock_picking_sd_registry_id_idx "
-            "ON stock_picking ((id * 10 + 2)) WHERE sale_id IS NOT NULL"
-        ))
-        # Registry: deliveries by date.
-        self.env.cr.execute(SQL(
-            "CREATE INDEX IF NOT EXISTS stock_picking_sd_date_idx "
-            "ON stock_picking ((COALESCE(date_done, scheduled_date)::date)) WHERE sale_id IS NOT NULL"
-        ))
-        return res

@@ -1,0 +1,223 @@
+from odoo import SUPERUSER_ID, Command, api
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
+
+from .common import SalesDocumentCase
+
+NO_DIFFERENCE = {"rows": 0, "tags": 0, "products": 0, "summary": 0}
+
+
+@tagged("post_install", "-at_install")
+class TestRegistryStore(SalesDocumentCase):
+    """The registry table is kept exact by triggers, whatever writes the documents."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tag = cls.env["crm.tag"].create({"name": "Store tag"})
+
+    def _store_row(self, record):
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            "SELECT name, partner_id, state, amount_total FROM sales_document_row WHERE res_model = %s AND res_id = %s",
+            record._name, record.id,
+        ))
+        return self.env.cr.fetchone()
+
+    def test_store_follows_the_whole_flow(self):
+        """Every step of order to cash, a return and a credit note leave the store equal to the documents."""
+        order, invoice, payment = self._full_flow(
+            lines=[(self.product, 3.0), (self.product_2, 1.0)], tag_ids=[Command.set(self.tag.ids)]
+        )
+        self.assertEqual(self.env["sales.document"]._store_differences(), NO_DIFFERENCE)
+        delivery = order.picking_ids
+        wizard = self.env["stock.return.picking"].with_context(
+            active_id=delivery.id, active_model="stock.picking"
+        ).create({})
+        wizard.product_return_moves.quantity = 1.0
+        returned = self.env["stock.picking"].browse(wizard.action_create_returns()["res_id"])
+        self.assertTrue(self._store_row(returned))
+        refund = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=invoice.ids
+        ).create({"journal_id": invoice.journal_id.id, "reason": "store"}).refund_moves()
+        self.assertEqual(self.env["sales.document"]._store_differences(), NO_DIFFERENCE)
+        rows = self.env["sales.document"].search([("sale_order_id", "=", order.id)])
+        self.assertIn("credit_note", rows.mapped("doc_type"))
+        self.assertTrue(refund)
+        tagged_models = set(self.env["sales.document"].search([("tag_ids", "in", self.tag.ids)]).mapped("res_model"))
+        self.assertEqual(tagged_models, {"sale.order", "stock.picking", "account.move", "account.payment"})
+        self.assertEqual(payment.tag_ids, self.tag)
+
+    def test_line_and_tag_changes_reach_the_store(self):
+        """Changing a line's product, removing a line or a tag updates the searchable products and tags."""
+        order = self._create_order(lines=[(self.product, 1.0), (self.product_2, 1.0)])
+        Registry = self.env["sales.document"]
+        self.env.flush_all()
+        self.assertIn(order.id, Registry.search([("product_id", "=", self.product_2.id)]).mapped("res_id"))
+        order.order_line.filtered(lambda line: line.product_id == self.product_2).unlink()
+        self.env.flush_all()
+        self.assertNotIn(order.id, Registry.search([("product_id", "=", self.product_2.id)]).mapped("res_id"))
+        order.order_line.product_id = self.product_2
+        order.tag_ids = [Command.set(self.tag.ids)]
+        self.env.flush_all()
+        self.assertNotIn(order.id, Registry.search([("product_id", "=", self.product.id)]).mapped("res_id"))
+        self.assertIn(order.id, Registry.search([("tag_ids", "in", self.tag.ids)]).mapped("res_id"))
+        order.tag_ids = [Command.clear()]
+        order.partner_id = self.other_customer
+        self.assertEqual(self._store_row(order)[1], self.other_customer.id)
+        self.assertNotIn(order.id, Registry.search([("tag_ids", "in", self.tag.ids)]).mapped("res_id"))
+        self.assertEqual(Registry._store_differences(), NO_DIFFERENCE)
+
+    def test_raw_sql_and_deletion_reach_the_store(self):
+        """Writes that bypass the ORM and real deletions are seen too (triggers, not ORM hooks)."""
+        order = self._create_order()
+        self.env.flush_all()
+        self.env.cr.execute(SQL("UPDATE sale_order SET name = %s WHERE id = %s", "SQL-RENAMED", order.id))
+        self.assertEqual(self._store_row(order)[0], "SQL-RENAMED")
+        # A bulk insert of one statement, as an import or a data migration does.
+        self.env.cr.execute(SQL(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'sale_order' "
+            "AND column_name NOT IN ('id', 'name', 'amount_total')"
+        ))
+        copied = SQL(", ").join(SQL.identifier(row[0]) for row in self.env.cr.fetchall())
+        self.env.cr.execute(SQL(
+            """INSERT INTO sale_order (name, amount_total, %(copied)s)
+               SELECT 'BULK-' || n, n, %(copied)s FROM sale_order, generate_series(1, 5) n WHERE id = %(id)s""",
+            copied=copied, id=order.id,
+        ))
+        self.assertEqual(self.env["sales.document"].search_count([("name", "=like", "BULK-%")]), 5)
+        self.env.cr.execute(SQL("DELETE FROM sale_order WHERE name LIKE 'BULK-%%'"))
+        self.assertEqual(self.env["sales.document"].search_count([("name", "=like", "BULK-%")]), 0)
+        self.assertEqual(self.env["sales.document"]._store_differences(), NO_DIFFERENCE)
+
+    def test_rebuild_repairs_writes_that_skipped_the_triggers(self):
+        """A bulk load with triggers off leaves the store stale; the rebuild finds and repairs it."""
+        order = self._create_order()
+        self.env.flush_all()
+        self.env.cr.execute(SQL("SET LOCAL session_replication_role = replica"))
+        self.env.cr.execute(SQL("UPDATE sale_order SET amount_total = 12345 WHERE id = %s", order.id))
+        self.env.cr.execute(SQL("SET LOCAL session_replication_role = DEFAULT"))
+        self.assertEqual(self._store_row(order)[3], order.amount_total)
+        found = self.env["sales.document"]._rebuild_store()
+        self.assertGreater(found["rows"], 0)
+        self.assertEqual(float(self._store_row(order)[3]), 12345.0)
+        self.assertEqual(self.env["sales.document"]._store_differences(), NO_DIFFERENCE)
+
+    def test_non_sales_documents_stay_out(self):
+        """A vendor bill and a delivery without an order are not registry rows."""
+        bill = self.env["account.move"].create({
+            "move_type": "in_invoice",
+            "partner_id": self.customer.id,
+            "invoice_date": "2026-01-01",
+            "invoice_line_ids": [Command.create({"product_id": self.product.id, "price_unit": 10})],
+        })
+        self.assertIsNone(self._store_row(bill))
+        order = self._create_order()
+        order.action_confirm()
+        picking = order.picking_ids
+        self.assertTrue(self._store_row(picking))
+        # Unlinking the picking from its order takes it out of the registry.
+        self.env.cr.execute(SQL("UPDATE stock_picking SET sale_id = NULL WHERE id = %s", picking.id))
+        self.assertIsNone(self._store_row(picking))
+        self.assertEqual(self.env["sales.document"]._store_differences(), NO_DIFFERENCE)
+
+    def _both_ways(self, Registry, groupby, aggregates, domain=()):
+        """The pivot answered by the roll-up, and the same pivot computed from every row."""
+        fast = Registry._read_group(list(domain), groupby, aggregates)
+        # A condition on the id is finer than the roll-up: every row is read.
+        slow = Registry._read_group([*domain, ("id", "!=", 0)], groupby, aggregates)
+        return sorted(fast, key=repr), sorted(slow, key=repr)
+
+    def test_summary_answers_whole_registry_pivots(self):
+        """Pivots by state, type, month and salesperson from the roll-up equal the row-by-row result."""
+        self._full_flow()
+        self._full_flow(lines=[(self.product_2, 2.0)], user_id=self.salesman_2.id)
+        cancelled = self._create_order()
+        cancelled.action_cancel()
+        Registry = self.env["sales.document"]
+        self.env.flush_all()
+        self.assertIsNotNone(Registry._summary_read_group([], ["state"], ["__count"], (), 0, None, None))
+        self.assertIsNone(Registry._summary_read_group([("id", ">", 0)], ["state"], ["__count"], (), 0, None, None))
+        for groupby, aggregates, domain in (
+            (["state"], ["__count"], []),
+            (["doc_type", "date:month"], ["__count", "amount_total:sum"], []),
+            (["user_id"], ["amount_total:sum", "__count"], [("doc_type", "in", ["invoice", "payment"])]),
+            (["date:year", "team_id"], ["__count"], [("date", ">=", "2020-01-01")]),
+            ([], ["__count", "amount_total:sum"], []),
+        ):
+            fast, slow = self._both_ways(Registry, groupby, aggregates, domain)
+            self.assertEqual(fast, slow, (groupby, aggregates, domain))
+        # The public pivot call (what the web client sends) agrees too.
+        counts = {g["state"]: g["__count"] for g in Registry.read_group([], ["__count"], ["state"], lazy=False)}
+        self.assertEqual(counts.get("cancelled"), 1)
+        self.assertEqual(sum(counts.values()), Registry.search_count([]))
+
+    def test_summary_respects_access_and_compaction(self):
+        """A salesperson's pivot counts only their documents; folding the deltas changes no result."""
+        self._full_flow()
+        theirs = self._create_order(user_id=self.salesman_2.id)
+        theirs.action_confirm()
+        theirs.partner_id = self.other_customer
+        Registry = self.env["sales.document"]
+        self.env.flush_all()
+        mine = Registry.with_user(self.salesman)
+        own_count = mine.search_count([])
+        groups = mine.read_group([], ["__count"], ["doc_type"], lazy=False)
+        self.assertEqual(sum(g["__count"] for g in groups), own_count)
+        self.assertLess(own_count, Registry.search_count([]))
+        before = Registry._read_group([], ["state", "doc_type"], ["__count", "amount_total:sum"])
+        self.env.cr.execute(SQL("SELECT count(*) FROM sales_document_row_stat"))
+        rows_before = self.env.cr.fetchone()[0]
+        removed = self.env["sales.document.summary"]._cron_compact()
+        self.assertGreater(removed, 0)
+        self.env.cr.execute(SQL("SELECT count(*) FROM sales_document_row_stat"))
+        self.assertEqual(self.env.cr.fetchone()[0], rows_before - removed)
+        self.assertEqual(
+            sorted(Registry._read_group([], ["state", "doc_type"], ["__count", "amount_total:sum"]), key=repr),
+            sorted(before, key=repr),
+        )
+        self.assertEqual(Registry._store_differences(), NO_DIFFERENCE)
+
+
+@tagged("post_install", "-at_install")
+class TestRegistryStoreConcurrency(TransactionCase):
+    """Two transactions writing documents of the same salesperson and month do not conflict."""
+
+    def test_concurrent_writers_share_no_summary_row(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            partner = env["res.partner"].create({"name": "Store concurrency customer"})
+            orders = env["sale.order"].create([{"partner_id": partner.id}, {"partner_id": partner.id}])
+            fixture = {"partner": partner.id, "orders": orders.ids}
+        try:
+            first, second = self.registry.cursor(), self.registry.cursor()
+            try:
+                for cr in (first, second):
+                    # A writer that had to wait for the other would fail here
+                    # instead of hanging the test.
+                    cr.execute("SET LOCAL lock_timeout = '3s'")
+                # Same roll-up key (company, type, state, salesperson, month),
+                # different documents, both transactions open at once.
+                first.execute("UPDATE sale_order SET amount_total = 10 WHERE id = %s", (fixture["orders"][0],))
+                second.execute("UPDATE sale_order SET amount_total = 20 WHERE id = %s", (fixture["orders"][1],))
+                first.execute("UPDATE sale_order SET state = 'cancel' WHERE id = %s", (fixture["orders"][0],))
+                second.execute("UPDATE sale_order SET state = 'cancel' WHERE id = %s", (fixture["orders"][1],))
+                first.commit()
+                second.commit()
+            finally:
+                first.close()
+                second.close()
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "SELECT state, amount_total FROM sales_document_row WHERE res_model = 'sale.order' "
+                    "AND res_id = ANY(%s) ORDER BY res_id",
+                    (fixture["orders"],),
+                )
+                self.assertEqual([(state, float(amount)) for state, amount in cr.fetchall()],
+                                 [("cancelled", 10.0), ("cancelled", 20.0)])
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                self.assertEqual(env["sales.document"]._store_differences(), NO_DIFFERENCE)
+        finally:
+            with self.registry.cursor() as cr:
+                cr.execute("DELETE FROM sale_order WHERE id = ANY(%s)", (fixture["orders"],))
+                cr.execute("DELETE FROM res_partner WHERE id = %s", (fixture["partner"],))

@@ -1,0 +1,606 @@
+"""SQL of the registry store: one table row per sales document, kept by triggers.
+
+The registry (``sales.document``) used to be a ``UNION ALL`` view over the
+four document tables. Every query then ran four sub-plans and merged them,
+which at a million rows cost three to five times the same query on
+``sale_order`` alone. The rows now live in one narrow table,
+``sales_document_row``, with their tags and products in two link tables; the
+``sales_document`` view (and the two link views the ORM reads) are plain
+projections of those tables, so the planner uses their indexes directly.
+
+The tables are maintained by statement-level triggers on the document, line
+and tag tables (with transition tables, so a bulk ``INSERT ... SELECT``
+costs one statement, not one call per row). Triggers see every write path:
+the ORM, imports, raw SQL and other modules alike. Each document row is
+written only by the transaction that writes its document, which already holds
+that document's row lock: the store adds no new lock conflict.
+
+Everything here is static SQL text built from the constants below; nothing
+comes from user input.
+"""
+
+from dataclasses import dataclass
+
+from odoo.tools import SQL
+
+# Bumped whenever what a row holds changes: an update then rebuilds the store.
+VERSION = "2"
+
+ROW_TABLE = "sales_document_row"
+TAG_TABLE = "sales_document_row_tag"
+PRODUCT_TABLE = "sales_document_row_product"
+STAT_TABLE = "sales_document_row_stat"
+
+# The monthly roll-up: count and amount per combination of these columns
+# (``month`` is the first day of the row's month). Whole-registry pivots read
+# it instead of a million rows. It is append-only between compactions: each
+# change of a registry row adds a (-1, -amount) delta for what the row was and
+# a (+1, +amount) delta for what it is, so that concurrent transactions never
+# update the same roll-up row (no lock conflict, no serialization failure).
+STAT_KEYS = ("company_id", "res_model", "doc_type", "state", "user_id", "team_id", "currency_id", "active")
+
+COLUMNS = (
+    "id",
+    "doc_type",
+    "res_model",
+    "res_id",
+    "name",
+    "partner_id",
+    "user_id",
+    "team_id",
+    "company_id",
+    "date",
+    "amount_total",
+    "currency_id",
+    "state",
+    "sale_order_id",
+    "active",
+)
+
+
+@dataclass(frozen=True)
+class DocumentSource:
+    """A document table and how one of its rows becomes a registry row."""
+
+    table: str
+    kind: int  # registry id = document id * 10 + kind
+    select: str  # the COLUMNS, in order, over alias ``t``
+    where: str = "TRUE"  # which rows are sales documents
+
+
+@dataclass(frozen=True)
+class TagSource:
+    """A tag link table of a document table."""
+
+    table: str
+    column: str
+    kind: int
+
+
+@dataclass(frozen=True)
+class LineSource:
+    """A line table whose products a document carries."""
+
+    table: str
+    parent: str
+    kind: int
+    where: str = "TRUE"
+    watched: tuple = ()  # columns besides parent and product that decide ``where``
+
+
+DOCUMENTS = (
+    DocumentSource(
+        "sale_order",
+        1,
+        """t.id * 10 + 1, 'order', 'sale.order', t.id, t.name,
+           t.commercial_partner_id, t.user_id, t.team_id, t.company_id,
+           t.date_order::date, t.amount_total, t.currency_id,
+           CASE t.state
+                WHEN 'sale' THEN CASE WHEN t.locked THEN 'done' ELSE 'open' END
+                WHEN 'cancel' THEN 'cancelled'
+                ELSE 'draft' END,
+           t.id, COALESCE(t.active, TRUE)""",
+    ),
+    DocumentSource(
+        "stock_picking",
+        2,
+        """t.id * 10 + 2, 'delivery', 'stock.picking', t.id, t.name,
+           t.sd_commercial_partner_id, t.sd_user_id, t.sd_team_id, t.company_id,
+           COALESCE(t.date_done, t.scheduled_date)::date, t.sd_amount_total, t.sd_currency_id,
+           CASE t.state
+                WHEN 'done' THEN 'done'
+                WHEN 'cancel' THEN 'cancelled'
+                WHEN 'draft' THEN 'draft'
+                ELSE 'open' END,
+           t.sale_id, TRUE""",
+        "t.sale_id IS NOT NULL",
+    ),
+    DocumentSource(
+        "account_move",
+        3,
+        """t.id * 10 + 3,
+           CASE t.move_type WHEN 'out_refund' THEN 'credit_note' ELSE 'invoice' END,
+           'account.move', t.id, t.name,
+           t.commercial_partner_id, t.invoice_user_id, t.team_id, t.company_id,
+           COALESCE(t.invoice_date, t.date), t.amount_total, t.currency_id,
+           CASE WHEN t.state = 'cancel' THEN 'cancelled'
+                WHEN t.state = 'draft' THEN 'draft'
+                WHEN t.payment_state IN ('paid', 'in_payment', 'reversed') THEN 'done'
+                ELSE 'open' END,
+           t.sd_sale_order_id, TRUE""",
+        "t.move_type IN ('out_invoice', 'out_refund')",
+    ),
+    DocumentSource(
+        "account_payment",
+        4,
+        """t.id * 10 + 4, 'payment', 'account.payment', t.id, t.name,
+           t.sd_commercial_partner_id, t.sd_user_id, t.sd_team_id, t.company_id,
+           t.date, t.amount, t.currency_id,
+           CASE t.state
+                WHEN 'paid' THEN 'done'
+                WHEN 'in_process' THEN 'open'
+                WHEN 'draft' THEN 'draft'
+                ELSE 'cancelled' END,
+           t.sd_sale_order_id, TRUE""",
+        "t.payment_type = 'inbound' AND t.partner_type = 'customer'",
+    ),
+)
+
+TAGS = (
+    TagSource("sale_order_tag_rel", "order_id", 1),
+    TagSource("stock_picking_crm_tag_rel", "picking_id", 2),
+    TagSource("account_move_crm_tag_rel", "move_id", 3),
+    TagSource("account_payment_crm_tag_rel", "payment_id", 4),
+)
+
+LINES = (
+    LineSource("sale_order_line", "order_id", 1),
+    LineSource("stock_move", "picking_id", 2),
+    LineSource("account_move_line", "move_id", 3, "t.display_type = 'product'", ("display_type",)),
+)
+
+# Indexes of the row table: the default order, and the filters users apply.
+ROW_INDEXES = {
+    "date_id": "(date DESC, id DESC)",
+    "partner_date": "(partner_id, date DESC, id DESC)",
+    "user_date": "(user_id, date DESC, id DESC)",
+    "team_date": "(team_id, date DESC)",
+    "order": "(sale_order_id)",
+    "res": "(res_model, res_id)",
+    "type_date": "(doc_type, date DESC)",
+    "company_state": "(company_id, state, doc_type)",
+    "company_month": "(company_id, date, amount_total, currency_id)",
+}
+
+# Indexes the former UNION ALL view needed on the document tables.
+OBSOLETE_INDEXES = (
+    "sale_order_sd_registry_id_idx",
+    "stock_picking_sd_registry_id_idx",
+    "stock_picking_sd_date_idx",
+    "account_move_sd_registry_id_idx",
+    "account_move_sd_commercial_partner_idx",
+    "account_move_sd_user_date_idx",
+    "account_payment_sd_registry_id_idx",
+)
+
+
+def _function(name, body):
+    return SQL(
+        "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $sd$ BEGIN %s RETURN NULL; END $sd$",
+        SQL.identifier(name),
+        body,
+    )
+
+
+def _trigger(table, name, event, function, referencing):
+    return SQL(
+        "DROP TRIGGER IF EXISTS %(name)s ON %(table)s; "
+        "CREATE TRIGGER %(name)s AFTER %(event)s ON %(table)s "
+        "REFERENCING %(referencing)s FOR EACH STATEMENT EXECUTE FUNCTION %(function)s()",
+        name=SQL.identifier(name),
+        table=SQL.identifier(table),
+        event=SQL(event),
+        referencing=SQL(referencing),
+        function=SQL.identifier(function),
+    )
+
+
+def _columns():
+    return SQL(", ").join(SQL.identifier(column) for column in COLUMNS)
+
+
+def _upsert(source, rows):
+    """INSERT the registry rows of ``rows`` (a relation aliased ``t``), updating changed ones."""
+    updated = [column for column in COLUMNS if column != "id"]
+    return SQL(
+        """INSERT INTO %(table)s (%(columns)s)
+           SELECT %(select)s FROM %(rows)s t WHERE %(where)s
+           ON CONFLICT (id) DO UPDATE SET %(assign)s
+           WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s);""",
+        table=SQL.identifier(ROW_TABLE),
+        columns=_columns(),
+        select=SQL(source.select),
+        rows=SQL(rows),
+        where=SQL(source.where),
+        assign=SQL(", ").join(
+            SQL("%s = EXCLUDED.%s", SQL.identifier(column), SQL.identifier(column)) for column in updated
+        ),
+        current=SQL(", ").join(SQL.identifier(ROW_TABLE, column) for column in updated),
+        excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(column)) for column in updated),
+    )
+
+
+def _forget(document_ids):
+    """DELETE the rows, tags and products of the registry ids ``document_ids`` (a sub-query)."""
+    return SQL(
+        "DELETE FROM %(rows)s WHERE id IN (%(ids)s); "
+        "DELETE FROM %(tags)s WHERE document_id IN (%(ids)s); "
+        "DELETE FROM %(products)s WHERE document_id IN (%(ids)s);",
+        rows=SQL.identifier(ROW_TABLE),
+        tags=SQL.identifier(TAG_TABLE),
+        products=SQL.identifier(PRODUCT_TABLE),
+        ids=document_ids,
+    )
+
+
+def _document_functions(source):
+    prefix = f"sd_sync_{source.table}"
+    kind = SQL(str(source.kind))
+    yield _function(f"{prefix}_ins", _upsert(source, "sd_new"))
+    yield _function(
+        f"{prefix}_upd",
+        SQL(
+            "%(upsert)s DELETE FROM %(rows)s r USING sd_new t "
+            "WHERE r.id = t.id * 10 + %(kind)s AND NOT COALESCE((%(where)s), FALSE);",
+            upsert=_upsert(source, "sd_new"),
+            rows=SQL.identifier(ROW_TABLE),
+            kind=kind,
+            where=SQL(source.where),
+        ),
+    )
+    yield _function(f"{prefix}_del", _forget(SQL("SELECT id * 10 + %s FROM sd_old", kind)))
+    yield _trigger(source.table, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
+    yield _trigger(source.table, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "NEW TABLE AS sd_new")
+    yield _trigger(source.table, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
+
+
+def _tag_insert(source, rows):
+    return SQL(
+        "INSERT INTO %(tags)s (document_id, tag_id) SELECT %(column)s * 10 + %(kind)s, tag_id "
+        "FROM %(rows)s ON CONFLICT DO NOTHING;",
+        tags=SQL.identifier(TAG_TABLE),
+        column=SQL.identifier(source.column),
+        kind=SQL(str(source.kind)),
+        rows=SQL(rows),
+    )
+
+
+def _tag_delete(source, rows):
+    return SQL(
+        "DELETE FROM %(tags)s r USING %(rows)s o "
+        "WHERE r.document_id = o.%(column)s * 10 + %(kind)s AND r.tag_id = o.tag_id;",
+        tags=SQL.identifier(TAG_TABLE),
+        column=SQL.identifier(source.column),
+        kind=SQL(str(source.kind)),
+        rows=SQL(rows),
+    )
+
+
+def _tag_functions(source):
+    prefix = f"sd_sync_{source.table}"
+    yield _function(f"{prefix}_ins", _tag_insert(source, "sd_new"))
+    yield _function(f"{prefix}_del", _tag_delete(source, "sd_old"))
+    yield _function(f"{prefix}_upd", SQL("%s %s", _tag_delete(source, "sd_old"), _tag_insert(source, "sd_new")))
+    yield _trigger(source.table, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
+    yield _trigger(source.table, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
+    yield _trigger(source.table, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
+
+
+def _line_recompute(source, parents):
+    """Recompute the products of the documents whose ids ``parents`` (a sub-query) lists."""
+    kind = SQL(str(source.kind))
+    return SQL(
+        """DELETE FROM %(products)s WHERE document_id IN (SELECT p * 10 + %(kind)s FROM (%(parents)s) x(p));
+           INSERT INTO %(products)s (document_id, product_id)
+           SELECT DISTINCT t.%(parent)s * 10 + %(kind)s, t.product_id FROM %(table)s t
+            WHERE t.%(parent)s IN (%(parents)s) AND t.product_id IS NOT NULL AND %(where)s
+           ON CONFLICT DO NOTHING;""",
+        products=SQL.identifier(PRODUCT_TABLE),
+        kind=kind,
+        parents=parents,
+        parent=SQL.identifier(source.parent),
+        table=SQL.identifier(source.table),
+        where=SQL(source.where),
+    )
+
+
+def _line_functions(source):
+    prefix = f"sd_sync_{source.table}"
+    parent = SQL.identifier(source.parent)
+    yield _function(
+        f"{prefix}_ins",
+        SQL(
+            "INSERT INTO %(products)s (document_id, product_id) "
+            "SELECT DISTINCT t.%(parent)s * 10 + %(kind)s, t.product_id FROM sd_new t "
+            "WHERE t.%(parent)s IS NOT NULL AND t.product_id IS NOT NULL AND %(where)s "
+            "ON CONFLICT DO NOTHING;",
+            products=SQL.identifier(PRODUCT_TABLE),
+            parent=parent,
+            kind=SQL(str(source.kind)),
+            where=SQL(source.where),
+        ),
+    )
+    yield _function(
+        f"{prefix}_del",
+        _line_recompute(source, SQL("SELECT DISTINCT %s FROM sd_old WHERE %s IS NOT NULL", parent, parent)),
+    )
+    # Only lines whose document, product or qualifying columns changed matter:
+    # most line updates (quantities, states, residuals) change none of them.
+    watched = (source.parent, "product_id", *source.watched)
+    changed = SQL(
+        "SELECT o.%(parent)s FROM sd_old o JOIN sd_new n ON n.id = o.id WHERE (%(old)s) IS DISTINCT FROM (%(new)s) "
+        "UNION SELECT n.%(parent)s FROM sd_old o JOIN sd_new n ON n.id = o.id WHERE (%(old)s) IS DISTINCT FROM (%(new)s)",
+        parent=parent,
+        old=SQL(", ").join(SQL("o.%s", SQL.identifier(column)) for column in watched),
+        new=SQL(", ").join(SQL("n.%s", SQL.identifier(column)) for column in watched),
+    )
+    yield _function(
+        f"{prefix}_upd",
+        SQL(
+            "IF EXISTS (%(changed)s) THEN %(recompute)s END IF;",
+            changed=changed,
+            recompute=_line_recompute(source, changed),
+        ),
+    )
+    yield _trigger(source.table, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
+    yield _trigger(source.table, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
+    yield _trigger(source.table, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
+
+
+def _stat_delta(rows, sign, only_changed=False):
+    """INSERT the roll-up deltas of the registry rows ``rows`` with ``sign`` (+1 or -1)."""
+    keys = SQL(", ").join(SQL("t.%s", SQL.identifier(key)) for key in STAT_KEYS)
+    changed = SQL()
+    if only_changed:
+        # Rows whose roll-up key, month and amount did not change cancel out.
+        watched = (*STAT_KEYS, "date", "amount_total")
+        changed = SQL(
+            "WHERE t.id IN (SELECT o.id FROM sd_old o JOIN sd_new n ON n.id = o.id "
+            "WHERE (%s) IS DISTINCT FROM (%s))",
+            SQL(", ").join(SQL("o.%s", SQL.identifier(column)) for column in watched),
+            SQL(", ").join(SQL("n.%s", SQL.identifier(column)) for column in watched),
+        )
+    return SQL(
+        """INSERT INTO %(stat)s (%(columns)s, month, doc_count, amount_total)
+           SELECT %(keys)s, date_trunc('month', t.date)::date, %(sign)s * count(*), %(sign)s * sum(t.amount_total)
+             FROM %(rows)s t %(changed)s
+            GROUP BY %(keys)s, date_trunc('month', t.date)::date;""",
+        stat=SQL.identifier(STAT_TABLE),
+        columns=SQL(", ").join(SQL.identifier(key) for key in STAT_KEYS),
+        keys=keys,
+        sign=SQL(str(sign)),
+        rows=SQL(rows),
+        changed=changed,
+    )
+
+
+def _stat_functions():
+    prefix = f"sd_sync_{ROW_TABLE}"
+    yield _function(f"{prefix}_ins", _stat_delta("sd_new", 1))
+    yield _function(f"{prefix}_del", _stat_delta("sd_old", -1))
+    yield _function(
+        f"{prefix}_upd", SQL("%s %s", _stat_delta("sd_old", -1, True), _stat_delta("sd_new", 1, True))
+    )
+    yield _trigger(ROW_TABLE, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
+    yield _trigger(ROW_TABLE, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
+    yield _trigger(ROW_TABLE, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
+
+
+def _stat_query():
+    """The roll-up computed from the registry rows."""
+    return SQL(
+        "SELECT %(keys)s, date_trunc('month', date)::date, count(*), sum(amount_total) "
+        "FROM %(rows)s GROUP BY %(keys)s, date_trunc('month', date)::date",
+        keys=SQL(", ").join(SQL.identifier(key) for key in STAT_KEYS),
+        rows=SQL.identifier(ROW_TABLE),
+    )
+
+
+def _stat_compacted_query():
+    """The roll-up as it stands, one row per key with a non-zero count."""
+    return SQL(
+        "SELECT %(keys)s, month, sum(doc_count), sum(amount_total) FROM %(stat)s "
+        "GROUP BY %(keys)s, month HAVING sum(doc_count) <> 0",
+        keys=SQL(", ").join(SQL.identifier(key) for key in STAT_KEYS),
+        stat=SQL.identifier(STAT_TABLE),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------
+
+
+def create_tables(cr):
+    """Create the store tables and their indexes where missing; return whether any was new."""
+    definitions = {
+        ROW_TABLE: """id integer PRIMARY KEY,
+                      doc_type varchar NOT NULL,
+                      res_model varchar NOT NULL,
+                      res_id integer NOT NULL,
+                      name varchar,
+                      partner_id integer,
+                      user_id integer,
+                      team_id integer,
+                      company_id integer,
+                      date date,
+                      amount_total numeric,
+                      currency_id integer,
+                      state varchar,
+                      sale_order_id integer,
+                      active boolean NOT NULL DEFAULT TRUE""",
+        TAG_TABLE: """document_id integer NOT NULL,
+                      tag_id integer NOT NULL,
+                      PRIMARY KEY (document_id, tag_id)""",
+        PRODUCT_TABLE: """document_id integer NOT NULL,
+                          product_id integer NOT NULL,
+                          PRIMARY KEY (document_id, product_id)""",
+        STAT_TABLE: """id serial PRIMARY KEY,
+                       company_id integer,
+                       res_model varchar,
+                       doc_type varchar,
+                       state varchar,
+                       user_id integer,
+                       team_id integer,
+                       currency_id integer,
+                       active boolean,
+                       month date,
+                       doc_count integer NOT NULL,
+                       amount_total numeric""",
+    }
+    indexes = {
+        **{f"{ROW_TABLE}_{suffix}_idx": (ROW_TABLE, definition) for suffix, definition in ROW_INDEXES.items()},
+        f"{TAG_TABLE}_tag_idx": (TAG_TABLE, "(tag_id, document_id)"),
+        f"{PRODUCT_TABLE}_product_idx": (PRODUCT_TABLE, "(product_id, document_id)"),
+    }
+    new = False
+    for table, columns in definitions.items():
+        cr.execute(SQL("SELECT to_regclass(%s)", table))
+        if not cr.fetchone()[0]:
+            cr.execute(SQL("CREATE TABLE %s (%s)", SQL.identifier(table), SQL(columns)))
+            new = True
+    for name, (table, definition) in indexes.items():
+        cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS %s ON %s %s", SQL.identifier(name), SQL.identifier(table), SQL(definition)
+        ))
+    return new
+
+
+def stored_version(cr):
+    """The VERSION the store was last built with (kept as the table's comment)."""
+    cr.execute(SQL("SELECT obj_description(%s::regclass, 'pg_class')", ROW_TABLE))
+    return cr.fetchone()[0]
+
+
+def install_triggers(cr):
+    """(Re)create the trigger functions and triggers; idempotent."""
+    for source in DOCUMENTS:
+        for statement in _document_functions(source):
+            cr.execute(statement)
+    for source in TAGS:
+        for statement in _tag_functions(source):
+            cr.execute(statement)
+    for source in LINES:
+        for statement in _line_functions(source):
+            cr.execute(statement)
+    for statement in _stat_functions():
+        cr.execute(statement)
+    for index in OBSOLETE_INDEXES:
+        cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
+
+
+def drop_all(cr):
+    """Remove triggers, functions and tables (uninstall)."""
+    for table in (*(source.table for source in (*DOCUMENTS, *TAGS, *LINES)), ROW_TABLE):
+        for event in ("ins", "upd", "del"):
+            name = f"sd_sync_{table}_{event}"
+            cr.execute(SQL("SELECT to_regclass(%s)", table))
+            if cr.fetchone()[0]:
+                cr.execute(SQL("DROP TRIGGER IF EXISTS %s ON %s", SQL.identifier(name), SQL.identifier(table)))
+            cr.execute(SQL("DROP FUNCTION IF EXISTS %s()", SQL.identifier(name)))
+    for table in (ROW_TABLE, TAG_TABLE, PRODUCT_TABLE, STAT_TABLE):
+        cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(table)))
+
+
+def source_query():
+    """The registry rows computed from the document tables (what the store must hold)."""
+    return SQL(" UNION ALL ").join(
+        SQL("SELECT %s FROM %s t WHERE %s", SQL(source.select), SQL.identifier(source.table), SQL(source.where))
+        for source in DOCUMENTS
+    )
+
+
+def source_tag_query():
+    return SQL(" UNION ").join(
+        SQL("SELECT %s * 10 + %s, tag_id FROM %s", SQL.identifier(source.column), SQL(str(source.kind)),
+            SQL.identifier(source.table))
+        for source in TAGS
+    )
+
+
+def source_product_query():
+    return SQL(" UNION ").join(
+        SQL(
+            "SELECT t.%(parent)s * 10 + %(kind)s, t.product_id FROM %(table)s t "
+            "WHERE t.%(parent)s IS NOT NULL AND t.product_id IS NOT NULL AND %(where)s",
+            parent=SQL.identifier(source.parent),
+            kind=SQL(str(source.kind)),
+            table=SQL.identifier(source.table),
+            where=SQL(source.where),
+        )
+        for source in LINES
+    )
+
+
+def rebuild(cr):
+    """Fill the store again from the document tables (install, repair, bulk loads)."""
+    cr.execute(SQL(
+        "TRUNCATE %s, %s, %s, %s",
+        SQL.identifier(ROW_TABLE), SQL.identifier(TAG_TABLE), SQL.identifier(PRODUCT_TABLE),
+        SQL.identifier(STAT_TABLE),
+    ))
+    # The row table's own triggers fill the roll-up as the rows go in.
+    cr.execute(SQL("INSERT INTO %s (%s) %s", SQL.identifier(ROW_TABLE), _columns(), source_query()))
+    cr.execute(SQL("INSERT INTO %s (document_id, tag_id) %s", SQL.identifier(TAG_TABLE), source_tag_query()))
+    cr.execute(SQL(
+        "INSERT INTO %s (document_id, product_id) %s", SQL.identifier(PRODUCT_TABLE), source_product_query()
+    ))
+    for table in (ROW_TABLE, TAG_TABLE, PRODUCT_TABLE, STAT_TABLE):
+        cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+    cr.execute(SQL("COMMENT ON TABLE %s IS %s", SQL.identifier(ROW_TABLE), VERSION))
+
+
+def differences(cr):
+    """Rows missing from or extra in the store, compared with the document tables.
+
+    Returns ``{"rows": n, "tags": n, "products": n}``: 0 everywhere means the
+    store is exact.
+    """
+    result = {}
+    for key, table, columns, query in (
+        ("rows", ROW_TABLE, _columns(), source_query()),
+        ("tags", TAG_TABLE, SQL("document_id, tag_id"), source_tag_query()),
+        ("products", PRODUCT_TABLE, SQL("document_id, product_id"), source_product_query()),
+    ):
+        cr.execute(SQL(
+            "SELECT count(*) FROM ((SELECT %(columns)s FROM %(table)s EXCEPT ALL (%(query)s)) "
+            "UNION ALL ((%(query)s) EXCEPT ALL SELECT %(columns)s FROM %(table)s)) d",
+            columns=columns, table=SQL.identifier(table), query=query,
+        ))
+        result[key] = cr.fetchone()[0]
+    cr.execute(SQL(
+        "SELECT count(*) FROM (((%(stat)s) EXCEPT ALL (%(rows)s)) UNION ALL ((%(rows)s) EXCEPT ALL (%(stat)s))) d",
+        stat=_stat_compacted_query(), rows=_stat_query(),
+    ))
+    result["summary"] = cr.fetchone()[0]
+    return result
+
+
+def compact_stat(cr):
+    """Fold the roll-up's deltas into one row per key; returns the rows removed.
+
+    Only the compaction deletes roll-up rows, and writers only insert: it
+    never waits for them nor makes them fail.
+    """
+    columns = SQL(", ").join(SQL.identifier(key) for key in (*STAT_KEYS, "month"))
+    cr.execute(SQL(
+        """WITH gone AS (DELETE FROM %(stat)s RETURNING *),
+                kept AS (INSERT INTO %(stat)s (%(columns)s, doc_count, amount_total)
+                         SELECT %(columns)s, sum(doc_count), sum(amount_total) FROM gone
+                          GROUP BY %(columns)s HAVING sum(doc_count) <> 0
+                         RETURNING 1)
+           SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept)""",
+        stat=SQL.identifier(STAT_TABLE),
+        columns=columns,
+    ))
+    return cr.fetchone()[0]
