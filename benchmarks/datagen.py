@@ -21,6 +21,17 @@ Works on a database that only has Odoo's modules (sale_management,
 sale_stock, stock_delivery, account) and on one with the project's addons:
 every order carries a payment term, a shipping method and, where the field
 exists, a preferred payment method, so completeness rules are met.
+
+Two modes:
+
+- ``mode="orm"`` (the default): every flow runs through the ORM as above,
+  about one or two flows per second on a 2-core machine;
+- ``mode="clone"``: a few template flows run through the ORM (each payment
+  variant: full, partial, return with credit note and refund; ordered by a
+  company and by one of its contacts), then the remaining flows are copies
+  of them made set-wise in SQL by :mod:`benchmarks.flowclone`, each with its
+  own customer, salesperson, team, tag, products, dates and numbers:
+  thousands of flows per minute.
 """
 
 import math
@@ -44,6 +55,9 @@ QUIET_CONTEXT = {
 }
 
 STAGES = ("create", "confirm", "deliver", "invoice", "post", "pay", "return", "refund", "commit")
+# Stages of the clone mode, after the template flows' own (ORM) stages.
+CLONE_STAGES = ("templates", "stock", "plan", "copy", "finish", "commit")
+MODES = ("orm", "clone")
 
 
 class DatagenError(Exception):
@@ -431,6 +445,12 @@ class FlowStats:
     stage_seconds: dict = field(default_factory=dict)
     batch_seconds: list = field(default_factory=list)
     order_ids: list = field(default_factory=list)
+    mode: str = "orm"
+    templates: int = 0  # clone mode: flows run through the ORM and copied
+    clones: int = 0  # clone mode: flows copied in SQL
+    rows_copied: dict = field(default_factory=dict)  # clone mode: table -> rows
+    template_of: dict = field(default_factory=dict)  # clone mode: copied order id -> template order id
+    uncloned: dict = field(default_factory=dict)  # clone mode: "table.column" -> rows
 
     @property
     def flows_per_second(self):
@@ -446,10 +466,12 @@ class FlowStats:
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
         self.batch_seconds.extend(other.batch_seconds)
         self.order_ids.extend(other.order_ids)
+        self.template_of.update(other.template_of)
         return self
 
     def as_dict(self):
-        data = {k: v for k, v in self.__dict__.items() if k not in ("order_ids", "batch_seconds")}
+        data = {k: v for k, v in self.__dict__.items()
+                if k not in ("order_ids", "batch_seconds", "template_of")}
         data["flows_per_second"] = self.flows_per_second
         return data
 
@@ -683,6 +705,9 @@ def generate_flows(
     partial_rate=0.1,
     return_rate=0.1,
     progress=None,
+    mode="orm",
+    days_back=365,
+    clone_batch_size=2500,
     **plan_options,
 ):
     """Build ``n`` complete order-to-cash flows; return a :class:`FlowStats`.
@@ -703,8 +728,16 @@ def generate_flows(
         wizard, as a user does (one reconciliation per payment); by default
         payments are created, posted and reconciled in one batch.
     :param progress: callable ``(done, n, stats)`` called after each batch.
+    :param mode: ``"orm"`` runs every flow through the ORM; ``"clone"`` runs
+        :func:`template_plans` through the ORM and copies them in SQL for the
+        other ``n - len(templates)`` flows (see :func:`generate_cloned_flows`).
+    :param days_back: clone mode: copies are dated up to this many days
+        before the templates.
+    :param clone_batch_size: clone mode: copies made per batch (and commit).
     :param plan_options: passed to :func:`plan_flows` (lines, quantities, rates).
     """
+    if mode not in MODES:
+        raise DatagenError(f"unknown generation mode {mode!r}: use one of {', '.join(MODES)}")
     if master is None:
         master = prepare_master_data(env, flows=n, seed=seed)
     if user is None:
@@ -712,6 +745,12 @@ def generate_flows(
     context = dict(env.context, **QUIET_CONTEXT) if quiet else dict(env.context)
     context["allowed_company_ids"] = [master.company_id]
     work_env = env(user=user.id if user else env.uid, su=not user, context=context)
+    if mode == "clone":
+        return generate_cloned_flows(
+            env, work_env, n, master, seed=seed, commit=commit, use_wizard=use_wizard,
+            partial_rate=partial_rate, return_rate=return_rate, progress=progress,
+            days_back=days_back, batch_size=clone_batch_size,
+        )
 
     rng = random.Random(seed)
     plans = plan_flows(rng, n, master.sizing, start=master.flows_planned,
@@ -735,3 +774,196 @@ def generate_flows(
     stats.elapsed = time.perf_counter() - started
     stats.stage_seconds = {s: timer.seconds[s] for s in STAGES if s in timer.seconds}
     return stats
+
+
+# ---------------------------------------------------------------------------
+# Clone mode
+# ---------------------------------------------------------------------------
+
+# The template flows: each payment variant, ordered once by a customer
+# company (tagged, several lines with a service) and once by one of its
+# contacts (untagged, fewer lines).
+TEMPLATE_KINDS = ("full", "partial", "return")
+
+
+def template_plans(rng, sizing, start=0):
+    """The :class:`FlowPlan` of each template flow of the clone mode, in a fixed order.
+
+    Returns ``[(kind, plan)]`` with ``kind`` in :data:`TEMPLATE_KINDS`.
+    Every stocked line orders at least two units, so that a return takes
+    back part of a line. The templates use distinct customers and products.
+    """
+    shapes = [
+        # (contact, stocked lines, service, tag)
+        (False, 3, True, True),
+        (True, 1, False, False),
+    ]
+    products = rng.sample(range(sizing.products), min(sizing.products, 4 * len(shapes) * 3))
+    customers = rng.sample(range(sizing.customers), min(sizing.customers, 6))
+    templates = []
+    for kind in TEMPLATE_KINDS:
+        for contact, stocked, service, tag in shapes:
+            i = len(templates)
+            lines = [("stock", products[(i * 4 + k) % len(products)], rng.randint(2, 5))
+                     for k in range(stocked)]
+            if service and sizing.services:
+                lines.append(("service", rng.randrange(sizing.services), 1))
+            templates.append((kind, FlowPlan(
+                index=start + i,
+                customer_index=customers[i % len(customers)],
+                contact_index=0 if contact and sizing.contacts_per_customer else -1,
+                lines=lines,
+                tag_index=rng.randrange(sizing.tags) if tag and sizing.tags else -1,
+                partial=kind == "partial",
+                returned=kind == "return",
+            )))
+    return templates
+
+
+def plan_clones(rng, count, master, templates, kinds, start=0, partial_rate=0.1,
+                return_rate=0.1, days_back=365):
+    """Decide ``count`` copies of the templates (:class:`flowclone.ClonePlan` objects).
+
+    ``templates`` are the :class:`flowclone.TemplateFlow` read from the
+    database and ``kinds`` their kind (:data:`TEMPLATE_KINDS`). Each copy
+    picks a template of a kind drawn with the given rates, a customer (and
+    one of its contacts when the template was ordered by a contact), that
+    customer's salesperson and team, a tag when the template has one, a
+    shift of the products in each pool (stocked, services) so that a copy
+    sells other products of the same kind, a number of days back, and a
+    unique customer reference. Copies of a template with an open invoice are
+    kept within that invoice's payment term, so they are not overdue.
+    """
+    from .flowclone import ClonePlan
+
+    by_kind = {kind: [t for t, k in zip(templates, kinds) if k == kind] for kind in TEMPLATE_KINDS}
+    pools = [master.product_ids, master.service_ids]
+    position = [{pid: i for i, pid in enumerate(pool)} for pool in pools]
+    plans = []
+    for i in range(count):
+        draw = rng.random()
+        kind = "partial" if draw < partial_rate else "return" if draw < partial_rate + return_rate else "full"
+        choices = by_kind[kind] or by_kind["full"] or templates
+        template = choices[rng.randrange(len(choices))]
+        ci = rng.randrange(len(master.customer_ids))
+        contacts = master.contact_ids[ci]
+        user = master.salesperson_ids[ci]
+        products = {}
+        for pool, index in zip(pools, position):
+            shift = rng.randrange(len(pool)) if pool else 0
+            for pid in template.product_ids:
+                if pid in index:
+                    products[pid] = pool[(index[pid] + shift) % len(pool)]
+        limit = days_back if template.max_days_back is None else min(days_back, template.max_days_back)
+        plans.append(ClonePlan(
+            template=template.index,
+            days_back=rng.randint(0, max(0, limit)),
+            customer_id=master.customer_ids[ci],
+            contact_id=contacts[rng.randrange(len(contacts))] if template.contact_id and contacts else None,
+            user_id=user,
+            team_id=master.team_of_user.get(user),
+            tag_id=master.crm_tag_ids[rng.randrange(len(master.crm_tag_ids))]
+            if template.tag_id and master.crm_tag_ids else None,
+            client_ref=f"PO-{master.tag}-{start + i + 1:07d}",
+            products=products,
+        ))
+    return plans
+
+
+def clone_stock_demand(master, templates, plans):
+    """Units of each stocked product (by index) the copies take out of stock."""
+    index = {pid: i for i, pid in enumerate(master.product_ids)}
+    demand = {}
+    for plan in plans:
+        for product, qty in templates[plan.template].net_stock.items():
+            new = plan.products.get(product, product)
+            if new in index and qty > 0:
+                demand[index[new]] = demand.get(index[new], 0) + qty
+    return demand
+
+
+def generate_cloned_flows(env, work_env, n, master, seed=0, commit=True, use_wizard=False,
+                          partial_rate=0.1, return_rate=0.1, progress=None, days_back=365,
+                          batch_size=2500):
+    """Clone mode of :func:`generate_flows`: template flows by the ORM, copies in SQL.
+
+    ``env`` is the setup environment (stock top-ups, copies), ``work_env``
+    the one the template flows run in. Returns a :class:`FlowStats` whose
+    ``templates`` and ``clones`` say how the ``n`` flows were made; its
+    ``stage_seconds`` hold the ORM stages of the templates and the clone
+    stages (:data:`CLONE_STAGES`), and ``elapsed`` everything after the
+    master data (stock top-ups included).
+    """
+    from . import flowclone
+
+    started = time.perf_counter()
+    rng = random.Random(f"clone-{seed}")
+    stats = FlowStats(mode="clone")
+    timer = StageTimer()
+    kinds_plans = template_plans(rng, master.sizing, start=master.flows_planned)[:n]
+    kinds = [kind for kind, _plan in kinds_plans]
+    plans = [plan for _kind, plan in kinds_plans]
+    master.flows_planned += len(plans)
+    with timer.stage("stock"):
+        top_up_stock(env, master, stock_demand(plans))
+    with timer.stage("templates"):
+        orm_timer = StageTimer()
+        _run_batch(work_env, master, plans, stats, orm_timer, rng, commit, use_wizard)
+    template_orders = stats.order_ids[:]
+    stats.templates = len(template_orders)
+    count = n - len(template_orders)
+    if progress:
+        progress(stats.flows, n, stats)
+
+    cloner = None
+    if count > 0:
+        setup_env = env(su=True, context=dict(env.context, **QUIET_CONTEXT))
+        setup_env = setup_env(context=dict(setup_env.context, allowed_company_ids=[master.company_id]))
+        cloner = flowclone.FlowCloner(setup_env, template_orders)
+        try:
+            with timer.stage("plan"):
+                clones = plan_clones(rng, count, master, cloner.templates, kinds,
+                                     start=master.flows_planned, partial_rate=partial_rate,
+                                     return_rate=return_rate, days_back=days_back)
+                master.flows_planned += count
+            with timer.stage("stock"):
+                top_up_stock(env, master, clone_stock_demand(master, cloner.templates, clones))
+                setup_env.flush_all()
+            for chunk in batches(clones, batch_size):
+                batch_start = time.perf_counter()
+                with timer.stage("copy"):
+                    order_ids = cloner.clone(chunk)
+                if commit:
+                    with timer.stage("commit"):
+                        env.cr.commit()
+                _count_clones(stats, cloner.templates, chunk, order_ids)
+                stats.batch_seconds.append(time.perf_counter() - batch_start)
+                if progress:
+                    progress(stats.flows, n, stats)
+            with timer.stage("finish"):
+                cloner.finish()
+            if commit:
+                with timer.stage("commit"):
+                    env.cr.commit()
+        finally:
+            cloner.close()
+        stats.rows_copied = dict(cloner.copied)
+        stats.uncloned = dict(cloner.uncloned)
+        stats.template_of = dict(cloner.template_of)
+    stats.elapsed = time.perf_counter() - started
+    stats.stock_seconds = timer.seconds.get("stock", 0.0)
+    stats.stage_seconds = {s: orm_timer.seconds[s] for s in STAGES if s in orm_timer.seconds}
+    stats.stage_seconds.update({f"clone {s}": timer.seconds[s] for s in CLONE_STAGES if s in timer.seconds})
+    if cloner:
+        stats.stage_seconds.update({f"copy {t}": s for t, s in cloner.timings.items()})
+    return stats
+
+
+def _count_clones(stats, templates, plans, order_ids):
+    for plan in plans:
+        counts = templates[plan.template].counts
+        for name, value in counts.items():
+            setattr(stats, name, getattr(stats, name) + value)
+    stats.flows += len(plans)
+    stats.clones += len(plans)
+    stats.order_ids.extend(order_ids)
