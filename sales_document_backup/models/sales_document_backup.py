@@ -123,10 +123,11 @@ class SalesDocumentBackup(models.Model):
             if backup.state != "running":
                 backup.progress_display = False
                 continue
+            percent = round(backup.progress)
             backup.progress_display = _(
                 "%(step)s: %(percent)s%%, %(written)s written",
                 step=steps.get(backup.progress_step) or steps["start"],
-                percent=f"{backup.progress:.0f}",
+                percent=percent,
                 written=human_size(backup.progress_bytes),
             )
 

@@ -243,3 +243,25 @@ class TestWatchdog(TransactionCase):
         lost = self.env["sales.document.backup"]._cron_check_running()
         self.assertEqual(lost, backup)
         self.assertIn("killed or crashed", backup.error)
+
+
+@tagged("post_install", "-at_install")
+class TestProgressDisplay(TransactionCase):
+    def test_running_backup_progress_on_form_and_dashboard(self):
+        Backup = self.env["sales.document.backup"]
+        verified = Backup.create({
+            "name": "Verified", "kind": "full", "state": "done", "date": fields.Datetime.now() - timedelta(hours=5),
+        })
+        self.env["sales.document.backup.restore.test"].create({"backup_id": verified.id, "state": "passed"})
+        running = Backup.create({
+            "name": "Running", "kind": "full", "state": "running", "progress": 42.4, "progress_step": "dump",
+            "progress_bytes": 3 * 1024 * 1024,
+        })
+        self.assertEqual(running.progress_display, "Dumping the database: 42%, 3.0 MB written")
+        dashboard = self.env["sales.document.backup.dashboard"].search([("company_id", "=", self.env.company.id)])
+        self.assertEqual(dashboard.running_backup_id, running)
+        self.assertEqual(dashboard.running_progress, 42.4)
+        self.assertEqual(dashboard.status, "warning")
+        self.assertIn("Dumping the database: 42%", dashboard.status_message)
+        running.write({"state": "done", "progress": 100.0, "progress_step": "done"})
+        self.assertFalse(running.progress_display)
