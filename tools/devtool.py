@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("sales_document_registry", "sales_document_audit", "sales_document_backup")
+ADDONS = ("sales_document_registry", "sales_document_registry_crm", "sales_document_audit", "sales_document_backup")
 BUILD = REPO / ".build"
 
 
@@ -253,7 +253,7 @@ def odoo_bin(cfg, conf, *args, check=True):
 
 
 def selected_addons():
-    """The addons to install: all three, or TEST_MODULES (comma-separated) while developing."""
+    """The addons to install: all of them, or TEST_MODULES (comma-separated) while developing."""
     chosen = [m.strip() for m in os.environ.get("TEST_MODULES", "").split(",") if m.strip()]
     unknown = set(chosen) - set(ADDONS)
     if unknown:
@@ -344,7 +344,9 @@ def cmd_test(cfg, args):
     conf = write_config(cfg, f"test-{name}", name, {"without_demo": "all", "log_level": "warn"})
     if keep and db_exists(cfg, name):
         log(f"updating the kept database {name}")
-        if odoo_bin(cfg, conf, "-d", name, "-u", ",".join(selected_addons()), "--stop-after-init",
+        # -i installs addons the kept database does not have yet, -u updates the others.
+        addons = ",".join(selected_addons())
+        if odoo_bin(cfg, conf, "-d", name, "-i", addons, "-u", addons, "--stop-after-init",
                     "--log-level=warn", check=False).returncode:
             raise SetupError(f"updating the addons in {name} failed (see the log above)")
     else:

@@ -5,14 +5,6 @@ from odoo.tools import SQL
 from ..tools import registry_store
 from .sales_document_mixin import DOC_TYPES
 
-# Registry ids are ``document id * 10 + kind``: unique across the four tables.
-KIND_OFFSET = {
-    "sale.order": 1,
-    "stock.picking": 2,
-    "account.move": 3,
-    "account.payment": 4,
-}
-
 # What the monthly roll-up (sales.document.summary) can answer.
 SUMMARY_KEYS = set(registry_store.STAT_KEYS)
 SUMMARY_AGGREGATES = {"__count": "doc_count:sum", "amount_total:sum": "amount_total:sum"}
@@ -115,7 +107,8 @@ class SalesDocument(models.Model):
         # leaf (the common case: one condition for every model, no res_model).
         by_company_rule = {}
         parts = []
-        for model in KIND_OFFSET:
+        document_models = [source.model for source in self._registry_layout().documents]
+        for model in document_models:
             Model = self.env[model]
             if not Model.has_access("read"):
                 continue
@@ -129,7 +122,7 @@ class SalesDocument(models.Model):
                 query = Model.with_context(active_test=False)._search([])
                 parts.append([("res_model", "=", model), ("res_id", "in", query)])
         for rule_domain, model_names in by_company_rule.values():
-            leaf = [] if len(model_names) == len(KIND_OFFSET) else [("res_model", "in", model_names)]
+            leaf = [] if len(model_names) == len(document_models) else [("res_model", "in", model_names)]
             parts.append(expression.AND([leaf, rule_domain or []]) or expression.TRUE_DOMAIN)
         return expression.OR(parts) if parts else expression.FALSE_DOMAIN
 
@@ -296,10 +289,11 @@ class SalesDocument(models.Model):
         cr = self.env.cr
         for name in ("sales_document_tag_rel", "sales_document_product_rel", self._table):
             cr.execute(SQL("DROP VIEW IF EXISTS %s CASCADE", SQL.identifier(name)))
+        layout = self._registry_layout()
         new = registry_store.create_tables(cr)
-        registry_store.install_triggers(cr)
-        if new or registry_store.stored_version(cr) != registry_store.VERSION:
-            registry_store.rebuild(cr)
+        registry_store.install_triggers(cr, layout)
+        if new or registry_store.stored_version(cr) != layout.signature():
+            registry_store.rebuild(cr, layout)
         # The ORM reads plain projections of the store tables: the planner
         # sees through them and uses the tables' indexes.
         cr.execute(SQL(
@@ -318,6 +312,15 @@ class SalesDocument(models.Model):
         ))
 
     @api.model
+    def _registry_layout(self):
+        """The document, tag and line tables the registry is built from.
+
+        Addons add sources by extending this (registry ids are ``document id
+        * 10 + kind``: each source needs its own kind).
+        """
+        return registry_store.DEFAULT_LAYOUT
+
+    @api.model
     def _rebuild_store(self):
         """Refill the registry from the document tables.
 
@@ -327,8 +330,9 @@ class SalesDocument(models.Model):
         rebuild (see :func:`registry_store.differences`).
         """
         self.env.flush_all()
-        before = registry_store.differences(self.env.cr)
-        registry_store.rebuild(self.env.cr)
+        layout = self._registry_layout()
+        before = registry_store.differences(self.env.cr, layout)
+        registry_store.rebuild(self.env.cr, layout)
         self.env.invalidate_all()
         return before
 
@@ -336,4 +340,4 @@ class SalesDocument(models.Model):
     def _store_differences(self):
         """Rows missing from or extra in the registry store (0 when exact)."""
         self.env.flush_all()
-        return registry_store.differences(self.env.cr)
+        return registry_store.differences(self.env.cr, self._registry_layout())

@@ -63,7 +63,8 @@ class DocumentSource:
     """A document table and how one of its rows becomes a registry row."""
 
     table: str
-    kind: int  # registry id = document id * 10 + kind
+    model: str
+    kind: int  # registry id = document id * 10 + kind (1 to 9)
     select: str  # the COLUMNS, in order, over alias ``t``
     where: str = "TRUE"  # which rows are sales documents
 
@@ -91,6 +92,7 @@ class LineSource:
 DOCUMENTS = (
     DocumentSource(
         "sale_order",
+        "sale.order",
         1,
         """t.id * 10 + 1, 'order', 'sale.order', t.id, t.name,
            t.commercial_partner_id, t.user_id, t.team_id, t.company_id,
@@ -103,6 +105,7 @@ DOCUMENTS = (
     ),
     DocumentSource(
         "stock_picking",
+        "stock.picking",
         2,
         """t.id * 10 + 2, 'delivery', 'stock.picking', t.id, t.name,
            t.sd_commercial_partner_id, t.sd_user_id, t.sd_team_id, t.company_id,
@@ -117,6 +120,7 @@ DOCUMENTS = (
     ),
     DocumentSource(
         "account_move",
+        "account.move",
         3,
         """t.id * 10 + 3,
            CASE t.move_type WHEN 'out_refund' THEN 'credit_note' ELSE 'invoice' END,
@@ -132,6 +136,7 @@ DOCUMENTS = (
     ),
     DocumentSource(
         "account_payment",
+        "account.payment",
         4,
         """t.id * 10 + 4, 'payment', 'account.payment', t.id, t.name,
            t.sd_commercial_partner_id, t.sd_user_id, t.sd_team_id, t.company_id,
@@ -158,6 +163,24 @@ LINES = (
     LineSource("stock_move", "picking_id", 2),
     LineSource("account_move_line", "move_id", 3, "t.display_type = 'product'", ("display_type",)),
 )
+
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every source of the registry; addons extend it (``sales.document._registry_layout``)."""
+
+    documents: tuple = DOCUMENTS
+    tags: tuple = TAGS
+    lines: tuple = LINES
+
+    def signature(self):
+        """What the store was built from: a change makes the next update rebuild it."""
+        tables = ",".join(source.table for source in (*self.documents, *self.tags, *self.lines))
+        return f"{VERSION}:{tables}"
+
+
+DEFAULT_LAYOUT = Layout()
 
 # Indexes of the row table: the default order, and the filters users apply.
 ROW_INDEXES = {
@@ -477,20 +500,20 @@ def create_tables(cr):
 
 
 def stored_version(cr):
-    """The VERSION the store was last built with (kept as the table's comment)."""
+    """The layout signature the store was last built with (kept as the table's comment)."""
     cr.execute(SQL("SELECT obj_description(%s::regclass, 'pg_class')", ROW_TABLE))
     return cr.fetchone()[0]
 
 
-def install_triggers(cr):
+def install_triggers(cr, layout=DEFAULT_LAYOUT):
     """(Re)create the trigger functions and triggers; idempotent."""
-    for source in DOCUMENTS:
+    for source in layout.documents:
         for statement in _document_functions(source):
             cr.execute(statement)
-    for source in TAGS:
+    for source in layout.tags:
         for statement in _tag_functions(source):
             cr.execute(statement)
-    for source in LINES:
+    for source in layout.lines:
         for statement in _line_functions(source):
             cr.execute(statement)
     for statement in _stat_functions():
@@ -499,36 +522,42 @@ def install_triggers(cr):
         cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
 
 
-def drop_all(cr):
-    """Remove triggers, functions and tables (uninstall)."""
-    for table in (*(source.table for source in (*DOCUMENTS, *TAGS, *LINES)), ROW_TABLE):
+def drop_triggers(cr, tables):
+    """Remove the store's triggers and trigger functions from ``tables``."""
+    for table in tables:
+        cr.execute(SQL("SELECT to_regclass(%s)", table))
+        exists = cr.fetchone()[0]
         for event in ("ins", "upd", "del"):
             name = f"sd_sync_{table}_{event}"
-            cr.execute(SQL("SELECT to_regclass(%s)", table))
-            if cr.fetchone()[0]:
+            if exists:
                 cr.execute(SQL("DROP TRIGGER IF EXISTS %s ON %s", SQL.identifier(name), SQL.identifier(table)))
             cr.execute(SQL("DROP FUNCTION IF EXISTS %s()", SQL.identifier(name)))
+
+
+def drop_all(cr, layout=DEFAULT_LAYOUT):
+    """Remove triggers, functions and tables (uninstall)."""
+    drop_triggers(cr, [*(source.table for source in (*layout.documents, *layout.tags, *layout.lines)), ROW_TABLE])
     for table in (ROW_TABLE, TAG_TABLE, PRODUCT_TABLE, STAT_TABLE):
         cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(table)))
 
 
-def source_query():
+def source_query(layout=DEFAULT_LAYOUT):
     """The registry rows computed from the document tables (what the store must hold)."""
     return SQL(" UNION ALL ").join(
         SQL("SELECT %s FROM %s t WHERE %s", SQL(source.select), SQL.identifier(source.table), SQL(source.where))
-        for source in DOCUMENTS
+        for source in layout.documents
     )
 
 
-def source_tag_query():
+def source_tag_query(layout=DEFAULT_LAYOUT):
     return SQL(" UNION ").join(
         SQL("SELECT %s * 10 + %s, tag_id FROM %s", SQL.identifier(source.column), SQL(str(source.kind)),
             SQL.identifier(source.table))
-        for source in TAGS
+        for source in layout.tags
     )
 
 
-def source_product_query():
+def source_product_query(layout=DEFAULT_LAYOUT):
     return SQL(" UNION ").join(
         SQL(
             "SELECT t.%(parent)s * 10 + %(kind)s, t.product_id FROM %(table)s t "
@@ -538,11 +567,11 @@ def source_product_query():
             table=SQL.identifier(source.table),
             where=SQL(source.where),
         )
-        for source in LINES
+        for source in layout.lines
     )
 
 
-def rebuild(cr):
+def rebuild(cr, layout=DEFAULT_LAYOUT):
     """Fill the store again from the document tables (install, repair, bulk loads)."""
     cr.execute(SQL(
         "TRUNCATE %s, %s, %s, %s",
@@ -550,17 +579,17 @@ def rebuild(cr):
         SQL.identifier(STAT_TABLE),
     ))
     # The row table's own triggers fill the roll-up as the rows go in.
-    cr.execute(SQL("INSERT INTO %s (%s) %s", SQL.identifier(ROW_TABLE), _columns(), source_query()))
-    cr.execute(SQL("INSERT INTO %s (document_id, tag_id) %s", SQL.identifier(TAG_TABLE), source_tag_query()))
+    cr.execute(SQL("INSERT INTO %s (%s) %s", SQL.identifier(ROW_TABLE), _columns(), source_query(layout)))
+    cr.execute(SQL("INSERT INTO %s (document_id, tag_id) %s", SQL.identifier(TAG_TABLE), source_tag_query(layout)))
     cr.execute(SQL(
-        "INSERT INTO %s (document_id, product_id) %s", SQL.identifier(PRODUCT_TABLE), source_product_query()
+        "INSERT INTO %s (document_id, product_id) %s", SQL.identifier(PRODUCT_TABLE), source_product_query(layout)
     ))
     for table in (ROW_TABLE, TAG_TABLE, PRODUCT_TABLE, STAT_TABLE):
         cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
-    cr.execute(SQL("COMMENT ON TABLE %s IS %s", SQL.identifier(ROW_TABLE), VERSION))
+    cr.execute(SQL("COMMENT ON TABLE %s IS %s", SQL.identifier(ROW_TABLE), layout.signature()))
 
 
-def differences(cr):
+def differences(cr, layout=DEFAULT_LAYOUT):
     """Rows missing from or extra in the store, compared with the document tables.
 
     Returns ``{"rows": n, "tags": n, "products": n}``: 0 everywhere means the
@@ -568,9 +597,9 @@ def differences(cr):
     """
     result = {}
     for key, table, columns, query in (
-        ("rows", ROW_TABLE, _columns(), source_query()),
-        ("tags", TAG_TABLE, SQL("document_id, tag_id"), source_tag_query()),
-        ("products", PRODUCT_TABLE, SQL("document_id, product_id"), source_product_query()),
+        ("rows", ROW_TABLE, _columns(), source_query(layout)),
+        ("tags", TAG_TABLE, SQL("document_id, tag_id"), source_tag_query(layout)),
+        ("products", PRODUCT_TABLE, SQL("document_id, product_id"), source_product_query(layout)),
     ):
         cr.execute(SQL(
             "SELECT count(*) FROM ((SELECT %(columns)s FROM %(table)s EXCEPT ALL (%(query)s)) "

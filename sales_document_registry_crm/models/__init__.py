@@ -1,0 +1,2 @@
+from . import sales_document
+from . import sales_document_flow
