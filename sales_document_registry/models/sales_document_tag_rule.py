@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools.safe_eval import safe_eval
 
@@ -39,6 +39,42 @@ class SalesDocumentTagRule(models.Model):
                     rule=rule.name, error=exc,
                 )) from exc
 
+    # ------------------------------------------------------------------
+    # CRUD: the rules are cached per model (see _rule_ids_for)
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        rules = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return rules
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+
+    @api.model
+    @tools.ormcache("model_name")
+    def _rule_ids_for(self, model_name):
+        """Ids of the active rules of ``model_name``.
+
+        Looked up on every write of a sales document: cached, and the cache
+        is cleared whenever a rule changes.
+        """
+        # Rules are configuration: every user's writes apply all of them.
+        rules = self.sudo().with_context(active_test=True).search([("res_model", "=", model_name)])
+        return tuple(rules.ids)
+
     def _get_domain(self):
         self.ensure_one()
         return safe_eval(self.domain or "[]", {"uid": self.env.uid})
@@ -48,7 +84,7 @@ class SalesDocumentTagRule(models.Model):
         """Add the tags of every matching rule to ``records`` (never removes)."""
         if not records:
             return
-        rules = self.sudo().search([("res_model", "=", records._name)])
+        rules = self.sudo().browse(self._rule_ids_for(records._name))
         for rule in rules:
             matching = records.filtered(
                 lambda r, rule=rule: r._sd_doc_type() == rule.doc_type

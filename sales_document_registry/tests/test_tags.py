@@ -64,6 +64,23 @@ class TestTags(SalesDocumentCase):
         invoice = self._invoice(big, post=False)
         self.assertIn(self.tag_big, invoice.tag_ids)
 
+    def test_auto_tag_rule_changes_apply_at_once(self):
+        """Rules are cached per model: creating, archiving or editing one takes effect on the next write."""
+        first = self._create_order(lines=[(self.product, 1)])
+        self.assertFalse(first.tag_ids)  # no rule yet: the empty rule set is cached
+        rule = self.env["sales.document.tag.rule"].create({
+            "name": "Every order", "doc_type": "order", "domain": "[]", "tag_ids": [(6, 0, self.tag_vip.ids)],
+        })
+        self.assertEqual(self._create_order(lines=[(self.product, 1)]).tag_ids, self.tag_vip)
+        rule.tag_ids = [(6, 0, self.tag_export.ids)]
+        self.assertEqual(self._create_order(lines=[(self.product, 1)]).tag_ids, self.tag_export)
+        rule.active = False
+        self.assertFalse(self._create_order(lines=[(self.product, 1)]).tag_ids)
+        # Archived rules stay out even for a caller that sees archived records.
+        self.assertFalse(self._create_order(lines=[(self.product, 1)]).with_context(active_test=False).tag_ids)
+        order = self.env["sale.order"].with_context(active_test=False).create(self._order_vals([(self.product, 1)]))
+        self.assertFalse(order.tag_ids)
+
     def test_invalid_auto_tag_domain_is_refused(self):
         from odoo.exceptions import ValidationError
 
