@@ -25,7 +25,7 @@ exists, a preferred payment method, so completeness rules are met.
 Two modes:
 
 - ``mode="orm"`` (the default): every flow runs through the ORM as above,
-  about one or two flows per second on a 2-core machine;
+  a few flows per second on a 2-core machine;
 - ``mode="clone"``: a few template flows run through the ORM (each payment
   variant: full, partial, return with credit note and refund; ordered by a
   company and by one of its contacts), then the remaining flows are copies
@@ -734,7 +734,7 @@ def generate_flows(
     :param days_back: clone mode: copies are dated up to this many days
         before the templates.
     :param clone_batch_size: clone mode: copies made per batch (and commit).
-    :param plan_options: passed to :func:`plan_flows` (lines, quantities, rates).
+    :param plan_options: ORM mode: passed to :func:`plan_flows` (lines, quantities).
     """
     if mode not in MODES:
         raise DatagenError(f"unknown generation mode {mode!r}: use one of {', '.join(MODES)}")
