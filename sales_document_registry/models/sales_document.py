@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, date_utils
 
 from ..tools import registry_store
 from .sales_document_mixin import DOC_TYPES
@@ -213,11 +213,16 @@ class SalesDocument(models.Model):
                 result.append(leaf)
             elif name == "date" and operator in ("=", "!=") and value is False:
                 result.append(("month", operator, False))
-            elif name == "date" and operator in (">=", "<"):
-                day = fields.Date.to_date(value) if value else None
-                if not day or day.day != 1:
+            elif name == "date" and operator in (">=", "<", "<=", ">") and value:
+                # Whole months only: from a first day, or up to a last day
+                # (what the search view's period filters send).
+                day = fields.Date.to_date(value)
+                first = day.replace(day=1)
+                if operator in (">=", "<") and day != first:
                     return None
-                result.append(("month", operator, day))
+                if operator in ("<=", ">") and day != date_utils.end_of(day, "month"):
+                    return None
+                result.append(("month", operator, first))
             else:
                 return None
         return result

@@ -138,11 +138,18 @@ class TestRegistryStore(SalesDocumentCase):
         self.env.flush_all()
         self.assertIsNotNone(Registry._summary_read_group([], ["state"], ["__count"], (), 0, None, None))
         self.assertIsNone(Registry._summary_read_group([("id", ">", 0)], ["state"], ["__count"], (), 0, None, None))
+        period = [("date", ">=", "2026-01-01"), ("date", "<=", "2026-03-31")]
+        self.assertIsNotNone(Registry._summary_read_group(period, ["state"], ["__count"], (), 0, None, None))
+        # Part of a month is finer than the roll-up: every row is read.
+        for part in ([("date", ">=", "2026-01-02")], [("date", "<=", "2026-01-30")]):
+            self.assertIsNone(Registry._summary_read_group(part, ["state"], ["__count"], (), 0, None, None))
         for groupby, aggregates, domain in (
             (["state"], ["__count"], []),
             (["doc_type", "date:month"], ["__count", "amount_total:sum"], []),
             (["user_id"], ["amount_total:sum", "__count"], [("doc_type", "in", ["invoice", "payment"])]),
             (["date:year", "team_id"], ["__count"], [("date", ">=", "2020-01-01")]),
+            (["state"], ["__count"], [("date", ">=", "2026-01-01"), ("date", "<=", "2026-12-31")]),
+            (["state"], ["__count"], [("date", ">", "2025-12-31"), ("date", "<", "2027-01-01")]),
             ([], ["__count", "amount_total:sum"], []),
         ):
             fast, slow = self._both_ways(Registry, groupby, aggregates, domain)
