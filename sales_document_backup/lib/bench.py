@@ -129,8 +129,22 @@ def measure(dbname, params=None, filestore=None, public_key=None, private_key=No
         shutil.rmtree(work, ignore_errors=True)
 
 
+def main(argv):
+    """``bench.py DBNAME [--filestore PATH] [--repeat N] [--no-restore]``: figures as JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Full encrypted backup versus a raw pg_dump of one database.")
+    parser.add_argument("dbname")
+    parser.add_argument("--filestore", help="the database's filestore directory (backed up with it)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of raw dump + backup (median)")
+    parser.add_argument("--no-restore", action="store_true", help="skip the restore test")
+    args = parser.parse_args(argv)
+    figures = measure(args.dbname, filestore=args.filestore, repeat=args.repeat, restore=not args.no_restore)
+    _say(json.dumps(figures, indent=1))
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--child"]:
         _backup_child(json.loads(sys.stdin.read()))
     else:
-        _say(json.dumps(measure(sys.argv[1]), indent=1))
+        main(sys.argv[1:])
