@@ -155,6 +155,7 @@ class ClonePlan:
 
 
 def quoted(name):
+    """A table or column name as an SQL identifier."""
     return SQL.identifier(name)
 
 
@@ -536,6 +537,7 @@ class FlowCloner:
         order_ids = [new for new, _old in pairs]
         self.order_ids += order_ids
         self.template_of.update(pairs)
+        self.env.invalidate_all()  # rows were written behind the ORM's back
         started = time.perf_counter()
         self._move_stock()
         self.timings["stock"] += time.perf_counter() - started
@@ -999,6 +1001,7 @@ class FlowCloner:
 
 
 def map_table(table):
+    """The temporary table mapping the template rows of ``table`` to their copies."""
     return SQL.identifier(f"fc_map_{table}")
 
 
