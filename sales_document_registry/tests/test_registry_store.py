@@ -156,6 +156,16 @@ class TestRegistryStore(SalesDocumentCase):
             self.assertEqual(fast, slow, (groupby, aggregates, domain))
         # The public pivot call (what the web client sends) agrees too.
         counts = {g["state"]: g["__count"] for g in Registry.read_group([], ["__count"], ["state"], lazy=False)}
+        for lazy in (True, False):
+            monthly = [
+                [(g["date:month"], g.get("__count", g.get("date_count")), g["amount_total"]) for g in groups]
+                for groups in (
+                    Registry.read_group(domain, ["amount_total:sum"], ["date:month", "doc_type"], lazy=lazy)
+                    for domain in ([], [("id", "!=", 0)])
+                )
+            ]
+            self.assertEqual(monthly[0], monthly[1])
+            self.assertTrue(monthly[0][0][0])  # a month label, as the pivot shows it
         self.assertEqual(counts.get("cancelled"), 1)
         self.assertEqual(sum(counts.values()), Registry.search_count([]))
 
