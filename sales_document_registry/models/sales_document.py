@@ -1,9 +1,14 @@
+import logging
+
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.osv import expression
 from odoo.tools import SQL, date_utils
 
 from ..tools import registry_store
 from .sales_document_mixin import DOC_TYPES
+
+_logger = logging.getLogger(__name__)
 
 # What the monthly roll-up (sales.document.summary) can answer.
 SUMMARY_KEYS = set(registry_store.STAT_KEYS)
@@ -340,6 +345,47 @@ class SalesDocument(models.Model):
         registry_store.rebuild(self.env.cr, layout)
         self.env.invalidate_all()
         return before
+
+    @api.model
+    def action_verify_store(self):
+        """Compare the registry with the documents, repair it if they differ, and say so.
+
+        For administrators (Settings > Sales > Sales Documents): after a
+        bulk load that bypassed the triggers, or to prove the registry exact.
+        """
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only administrators can verify and repair the sales document registry."))
+        found = self._repair_store()
+        if any(found.values()):
+            message = _(
+                "The registry differed from the documents (%(rows)s rows, %(tags)s tags, %(products)s products, "
+                "%(summary)s summary lines) and has been rebuilt.",
+                **found,
+            )
+            kind = "warning"
+        else:
+            message = _("The registry matches the documents exactly.")
+            kind = "success"
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": _("Sales document registry"), "message": message, "type": kind, "sticky": False},
+        }
+
+    @api.model
+    def _repair_store(self):
+        """Rebuild the store when it differs from the documents; return what differed."""
+        found = self._store_differences()
+        if any(found.values()):
+            _logger.warning("Sales document registry differed from the documents (%s): rebuilding it", found)
+            # Rebuilding is an internal repair: it touches no document.
+            self.sudo()._rebuild_store()
+        return found
+
+    @api.model
+    def _cron_verify_store(self):
+        """Scheduled check: repair the registry if anything bypassed its triggers."""
+        self._repair_store()
 
     @api.model
     def _store_differences(self):

@@ -1,4 +1,5 @@
 from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
@@ -102,6 +103,23 @@ class TestRegistryStore(SalesDocumentCase):
         self.assertGreater(found["rows"], 0)
         self.assertEqual(float(self._store_row(order)[3]), 12345.0)
         self.assertEqual(self.env["sales.document"]._store_differences(), NO_DIFFERENCE)
+
+    def test_verify_action_repairs_and_reports(self):
+        """The Settings button says the registry is exact, or repairs it and says what differed."""
+        order = self._create_order()
+        self.env.flush_all()
+        settings = self.env["res.config.settings"].create({})
+        action = settings.action_verify_sales_document_store()
+        self.assertEqual(action["params"]["type"], "success")
+        self.env.cr.execute(SQL("DELETE FROM sales_document_row WHERE res_model = 'sale.order' AND res_id = %s",
+                                order.id))
+        action = settings.action_verify_sales_document_store()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("1", action["params"]["message"])
+        self.assertTrue(self._store_row(order))
+        self.assertEqual(self.env["sales.document"]._store_differences(), NO_DIFFERENCE)
+        with self.assertRaises(AccessError):
+            settings.with_user(self.sales_manager).action_verify_sales_document_store()
 
     def test_non_sales_documents_stay_out(self):
         """A vendor bill and a delivery without an order are not registry rows."""
