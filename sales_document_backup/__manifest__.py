@@ -24,6 +24,9 @@
         "views/sales_document_backup_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "sales_document_backup/static/src/**/*",
+        ],
         "web.assets_tests": [
             "sales_document_backup/static/tests/tours/*.js",
         ],

@@ -1,5 +1,6 @@
 from . import (
     test_backup,
+    test_dashboard_tour,
     test_detached,
     test_install,
     test_journal,
@@ -10,5 +11,6 @@ from . import (
     test_lib_progress,
     test_lib_retention,
     test_lib_storage,
+    test_live_progress_tour,
     test_retention,
 )
