@@ -7,7 +7,7 @@ DEVTOOL = $(PYTHON) tools/devtool.py
 
 help:
 	@echo "make setup   - virtual environment with Odoo's and the project's dependencies"
-	@echo "make run     - demo database with the three addons, served on http://localhost:8069"
+	@echo "make run     - demo database with the addons (and CRM), served on http://localhost:8069"
 	@echo "make test    - lint, then every test on a fresh database (pytest-odoo, browser tests included)"
 	@echo "make lint    - ruff and pylint-odoo's mandatory checks"
 	@echo "make bench BENCH=name [ARGS=...] - run one benchmark (make bench BENCH=list lists them)"
