@@ -383,7 +383,7 @@ def ensure_data(env, n, master_factory, seed=0):
     # The rows were written with triggers off (session_replication_role):
     # fill the registry store from the document tables in one pass.
     started = time.perf_counter()
-    env["sales.document"]._rebuild_store()
+    env["sales.document"]._refill_store()
     timings["registry_store"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     cr.execute(SQL("ANALYZE"))

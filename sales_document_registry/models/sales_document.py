@@ -180,17 +180,16 @@ class SalesDocument(models.Model):
         """
         if having or not self.has_access("read"):
             return None
-        full_domain = expression.AND([domain or [], self._document_access_domain()])
-        summary_domain = self._summary_domain(full_domain)
+        # The cheap checks first: most pivots the roll-up cannot answer are
+        # told apart by their groups, aggregates or order alone.
         summary_groupby = [self._summary_groupby(spec) for spec in groupby]
         summary_aggregates = [SUMMARY_AGGREGATES.get(spec) for spec in aggregates]
         summary_order = self._summary_order(order, groupby, aggregates) if order else None
-        if (
-            summary_domain is None
-            or None in summary_groupby
-            or None in summary_aggregates
-            or (order and summary_order is None)
-        ):
+        if None in summary_groupby or None in summary_aggregates or (order and summary_order is None):
+            return None
+        full_domain = expression.AND([domain or [], self._document_access_domain()])
+        summary_domain = self._summary_domain(full_domain)
+        if summary_domain is None:
             return None
         # The access rules are already in the domain: the roll-up itself has
         # no record rules to apply.
@@ -339,12 +338,16 @@ class SalesDocument(models.Model):
         replica``) and for repairs. Returns the differences found before the
         rebuild (see :func:`registry_store.differences`).
         """
-        self.env.flush_all()
-        layout = self._registry_layout()
-        before = registry_store.differences(self.env.cr, layout)
-        registry_store.rebuild(self.env.cr, layout)
-        self.env.invalidate_all()
+        before = self._store_differences()
+        self._refill_store()
         return before
+
+    @api.model
+    def _refill_store(self):
+        """Refill the registry from the document tables, without comparing first."""
+        self.env.flush_all()
+        registry_store.rebuild(self.env.cr, self._registry_layout())
+        self.env.invalidate_all()
 
     @api.model
     def action_verify_store(self):
@@ -379,7 +382,7 @@ class SalesDocument(models.Model):
         if any(found.values()):
             _logger.warning("Sales document registry differed from the documents (%s): rebuilding it", found)
             # Rebuilding is an internal repair: it touches no document.
-            self.sudo()._rebuild_store()
+            self.sudo()._refill_store()
         return found
 
     @api.model
