@@ -26,6 +26,7 @@ class SalesDocumentAuditRule(models.Model):
     """
 
     _name = "sales.document.audit.rule"
+    _inherit = ["sales.document.cached.config.mixin"]
     _description = "Audit Rule"
     _order = "model_id"
 
@@ -59,22 +60,6 @@ class SalesDocumentAuditRule(models.Model):
                 raise ValidationError(_(
                     "The model %(model)s is not a sales document model.", model=rule.model_id.name
                 ))
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        rules = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return rules
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
 
     @api.model
     @tools.ormcache("model_name")

@@ -1,4 +1,5 @@
 from . import sales_document_mixin
+from . import sales_document_cached_config_mixin
 from . import sales_document_rule
 from . import sales_document_tag_rule
 from . import res_company

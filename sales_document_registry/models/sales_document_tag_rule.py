@@ -9,6 +9,7 @@ class SalesDocumentTagRule(models.Model):
     """Auto-tag rule: documents matching a domain get tags, on creation and change."""
 
     _name = "sales.document.tag.rule"
+    _inherit = ["sales.document.cached.config.mixin"]
     _description = "Sales Document Auto-Tag Rule"
     _order = "sequence, id"
 
@@ -38,26 +39,6 @@ class SalesDocumentTagRule(models.Model):
                     "The domain of the auto-tag rule %(rule)s is not valid: %(error)s",
                     rule=rule.name, error=exc,
                 )) from exc
-
-    # ------------------------------------------------------------------
-    # CRUD: the rules are cached per model (see _rule_ids_for)
-    # ------------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        rules = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return rules
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
 
     # ------------------------------------------------------------------
     # Business methods
