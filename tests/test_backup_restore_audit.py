@@ -1,12 +1,10 @@
 """A restore from the backup journal leaves an explicit row in the audit trail."""
 
 import json
-import shutil
-import tempfile
 
 from odoo.tests import tagged
 
-from odoo.addons.sales_document_backup.tests.common import BackupConfigMixin, key_pair
+from odoo.addons.sales_document_backup.tests.common import BackupConfigMixin
 from odoo.addons.sales_document_registry.tests.common import SalesDocumentCase
 
 
@@ -16,12 +14,8 @@ class TestBackupRestoreAudit(BackupConfigMixin, SalesDocumentCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.audit_off_hours_enabled = False
-        private, public = key_pair("restore-audit")
-        cls._set_backup_options(public_key=public, private_key=private)
-        cls.backup_dir = tempfile.mkdtemp(prefix="sd-restore-audit-")
-        cls.addClassCleanup(shutil.rmtree, cls.backup_dir, True)
-        cls.env["sales.document.backup.destination"].create(
-            {"name": "Audit disk", "code": "audit_disk", "kind": "local", "path": cls.backup_dir}
+        _destination, cls.backup_dir, _private, _public = cls._set_up_local_backup(
+            "restore-audit", "audit_disk", "Audit disk"
         )
         cls.Journal = cls.env["sales.document.backup.journal"]
         cls.Log = cls.env["sales.document.audit.log"].with_context(active_test=False)

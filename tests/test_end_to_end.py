@@ -1,12 +1,10 @@
 """The three addons together, on one order-to-cash flow of a salesperson."""
 
 import json
-import shutil
-import tempfile
 
 from odoo.tests import tagged
 
-from odoo.addons.sales_document_backup.tests.common import BackupConfigMixin, key_pair
+from odoo.addons.sales_document_backup.tests.common import BackupConfigMixin
 from odoo.addons.sales_document_registry.tests.common import SalesDocumentCase
 
 
@@ -16,13 +14,7 @@ class TestEndToEnd(BackupConfigMixin, SalesDocumentCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.audit_off_hours_enabled = False
-        private, public = key_pair("e2e")
-        cls._set_backup_options(public_key=public, private_key=private)
-        cls.backup_dir = tempfile.mkdtemp(prefix="sd-e2e-")
-        cls.addClassCleanup(shutil.rmtree, cls.backup_dir, True)
-        cls.env["sales.document.backup.destination"].create(
-            {"name": "E2E disk", "code": "e2e", "kind": "local", "path": cls.backup_dir}
-        )
+        _destination, cls.backup_dir, _private, _public = cls._set_up_local_backup("e2e", "e2e", "E2E disk")
 
     def _commit_point(self):
         """What a real commit runs before COMMIT: flush, then the pre-commit hooks."""

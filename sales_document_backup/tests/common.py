@@ -94,6 +94,21 @@ class BackupConfigMixin:
                 cls.addClassCleanup(config.options.__setitem__, key, previous)
             config.options[key] = value
 
+    @classmethod
+    def _set_up_local_backup(cls, label, code, name, **options):
+        """Keys, backup options and a local destination in a temporary directory, for a test class.
+
+        Returns ``(destination, directory, private key path, public key path)``.
+        """
+        private, public = key_pair(label)
+        directory = tempfile.mkdtemp(prefix=f"sd-{label}-")
+        cls.addClassCleanup(shutil.rmtree, directory, True)
+        cls._set_backup_options(public_key=public, private_key=private, **options)
+        destination = cls.env["sales.document.backup.destination"].create(
+            {"name": name, "code": code, "kind": "local", "path": directory}
+        )
+        return destination, directory, private, public
+
     def _set_option(self, name, value):
         """Same, for the duration of one test."""
         from odoo.tools import config

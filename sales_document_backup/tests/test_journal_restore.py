@@ -1,12 +1,10 @@
-import shutil
-import tempfile
 
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
 from odoo.addons.sales_document_registry.tests.common import SalesDocumentCase
 
-from .common import BackupConfigMixin, key_pair
+from .common import BackupConfigMixin
 
 
 @tagged("post_install", "-at_install")
@@ -16,12 +14,8 @@ class TestJournalRestore(BackupConfigMixin, SalesDocumentCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.private_path, cls.public_path = key_pair("main")
-        cls.local_dir = tempfile.mkdtemp(prefix="sdb-restore-")
-        cls.addClassCleanup(shutil.rmtree, cls.local_dir, True)
-        cls._set_backup_options(public_key=cls.public_path, private_key=cls.private_path)
-        cls.env["sales.document.backup.destination"].create(
-            {"name": "Restore disk", "code": "rdisk", "kind": "local", "path": cls.local_dir}
+        _destination, cls.local_dir, cls.private_path, cls.public_path = cls._set_up_local_backup(
+            "main", "rdisk", "Restore disk"
         )
         cls.Journal = cls.env["sales.document.backup.journal"]
         cls.Wizard = cls.env["sales.document.backup.journal.restore"]

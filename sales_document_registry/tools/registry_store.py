@@ -215,6 +215,13 @@ def _function(name, body):
     )
 
 
+def _triggers(table, prefix, update_referencing="OLD TABLE AS sd_old NEW TABLE AS sd_new"):
+    """The INSERT, UPDATE and DELETE triggers of ``table``, each calling its ``<prefix>_<event>`` function."""
+    yield _trigger(table, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
+    yield _trigger(table, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", update_referencing)
+    yield _trigger(table, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
+
+
 def _trigger(table, name, event, function, referencing):
     return SQL(
         "DROP TRIGGER IF EXISTS %(name)s ON %(table)s; "
@@ -282,9 +289,7 @@ def _document_functions(source):
         ),
     )
     yield _function(f"{prefix}_del", _forget(SQL("SELECT id * 10 + %s FROM sd_old", kind)))
-    yield _trigger(source.table, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
-    yield _trigger(source.table, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "NEW TABLE AS sd_new")
-    yield _trigger(source.table, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
+    yield from _triggers(source.table, prefix, update_referencing="NEW TABLE AS sd_new")
 
 
 def _tag_insert(source, rows):
@@ -314,9 +319,7 @@ def _tag_functions(source):
     yield _function(f"{prefix}_ins", _tag_insert(source, "sd_new"))
     yield _function(f"{prefix}_del", _tag_delete(source, "sd_old"))
     yield _function(f"{prefix}_upd", SQL("%s %s", _tag_delete(source, "sd_old"), _tag_insert(source, "sd_new")))
-    yield _trigger(source.table, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
-    yield _trigger(source.table, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
-    yield _trigger(source.table, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
+    yield from _triggers(source.table, prefix)
 
 
 def _line_recompute(source, parents):
@@ -375,9 +378,7 @@ def _line_functions(source):
             recompute=_line_recompute(source, changed),
         ),
     )
-    yield _trigger(source.table, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
-    yield _trigger(source.table, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
-    yield _trigger(source.table, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
+    yield from _triggers(source.table, prefix)
 
 
 def _stat_delta(rows, sign, only_changed=False):
@@ -414,9 +415,7 @@ def _stat_functions():
     yield _function(
         f"{prefix}_upd", SQL("%s %s", _stat_delta("sd_old", -1, True), _stat_delta("sd_new", 1, True))
     )
-    yield _trigger(ROW_TABLE, f"{prefix}_ins", "INSERT", f"{prefix}_ins", "NEW TABLE AS sd_new")
-    yield _trigger(ROW_TABLE, f"{prefix}_del", "DELETE", f"{prefix}_del", "OLD TABLE AS sd_old")
-    yield _trigger(ROW_TABLE, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
+    yield from _triggers(ROW_TABLE, prefix)
 
 
 def _stat_query():
