@@ -4,7 +4,7 @@ import shutil
 import subprocess
 import zipfile
 
-from . import datagen
+from . import datagen, rounds
 from .report import BenchResult, Measurement
 from .scratch import BASE_MODULES, BUILD, REGISTRY_MODULE, BenchError, log
 from .timing import summarize
@@ -42,19 +42,10 @@ OCA_DIR = BUILD / "bench-addons" / "oca-auditlog"
 
 
 def add_arguments(parser):
-    parser.add_argument("--orders", type=int, default=200,
-                        help="flows (orders) timed per database and round (default 200)")
-    parser.add_argument("--warmup", type=int, default=10,
-                        help="untimed flows run first in each database (default 10)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="timed rounds; the median round counts (default 1)")
-    parser.add_argument("--slice", type=int, default=10,
-                        help="flows (and writes) run in one database before the next takes "
-                             "its turn (default 10)")
+    rounds.add_flow_arguments(parser, slice_help="flows (and writes) run in one database before the next takes its turn")
     parser.add_argument("--writes", type=int, default=None,
                         help="orders whose client_order_ref is written, one transaction "
                              "each (default: --orders)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--target", type=float, default=DEFAULT_TARGET,
                         help=f"maximum audit / off ratio of the flow (default {DEFAULT_TARGET:g})")
 
@@ -131,29 +122,15 @@ def run(args, session):
                 bench.seal_all(env)  # what warm-up wrote is not part of the timed sealing
 
     marks = {label: _row_marks(session, names[label], label, bench) for label in LABELS}
-    rounds = {label: [] for label in LABELS}
+    results = rounds.run_rounds(session, names, LABELS, masters, args, _flows)
     slice_size = max(1, args.slice)
-    for round_no in range(args.repeat):
-        log(f"round {round_no + 1}/{args.repeat}: {args.orders} flows per database, "
-            f"taking turns every {slice_size}")
-        totals = {label: datagen.FlowStats() for label in LABELS}
-        for slice_no, start in enumerate(range(0, args.orders, slice_size)):
-            count = min(slice_size, args.orders - start)
-            seed = args.seed + 7919 * round_no + slice_no
-            for label in _turns(slice_no + round_no):
-                with session.environment(names[label]) as env:
-                    totals[label].merge(_flows(env, masters[label], count, seed=seed))
-        for label in LABELS:
-            stats = totals[label]
-            log(f"{label}: {stats.elapsed:.1f} s, {stats.flows_per_second:.2f} flows/s")
-            rounds[label].append(stats)
     flow_rows = {label: _rows_written(session, names[label], label, bench, marks[label])
                  for label in LABELS}
     for label in LABELS:
         _check_rows(label, flow_rows[label])
 
     writes = args.orders if args.writes is None else args.writes
-    write_seconds = _write_phase(session, names, rounds, writes, slice_size, bench)
+    write_seconds = _write_phase(session, names, results, writes, slice_size, bench)
     write_rows = {label: _rows_written(session, names[label], label, bench, marks[label])
                   for label in LABELS}
 
@@ -164,14 +141,8 @@ def run(args, session):
         left = bench.unsealed_rows(env)
         if left:
             raise BenchError(f"the sealing job left {left} audit rows unsealed")
-    return _result(args, names, wheel, rounds, flow_rows, write_seconds, write_rows,
+    return _result(args, names, wheel, results, flow_rows, write_seconds, write_rows,
                    unsealed, seal_seconds)
-
-
-def _turns(number):
-    """The databases in the order they take this turn: each goes first in turn."""
-    shift = number % len(LABELS)
-    return LABELS[shift:] + LABELS[:shift]
 
 
 def _flows(env, master, n, seed):
@@ -210,11 +181,11 @@ def _rows_written(session, dbname, label, bench, marks):
     return counts
 
 
-def _write_phase(session, names, rounds, writes, slice_size, bench):
+def _write_phase(session, names, results, writes, slice_size, bench):
     """Write client_order_ref on ``writes`` orders of the last round, in turns."""
     order_ids = {}
     for label in LABELS:
-        ids = rounds[label][-1].order_ids
+        ids = results[label][-1].order_ids
         if len(ids) < writes:
             raise BenchError(f"--writes {writes} needs at least as many timed flows (--orders)")
         order_ids[label] = ids[:writes]
@@ -222,7 +193,7 @@ def _write_phase(session, names, rounds, writes, slice_size, bench):
         f"taking turns every {slice_size}")
     seconds = {label: [] for label in LABELS}
     for slice_no, start in enumerate(range(0, writes, slice_size)):
-        for label in _turns(slice_no):
+        for label in rounds.turns(LABELS, slice_no):
             with session.environment(names[label]) as env:
                 admin = env.ref("base.user_admin")
                 orders = env(user=admin.id)["sale.order"].browse(
@@ -240,12 +211,6 @@ def _write_phase(session, names, rounds, writes, slice_size, bench):
 # ---------------------------------------------------------------------------
 
 
-def median_round(stats_list):
-    """The round whose total time is the median (the lower one for an even count)."""
-    ordered = sorted(stats_list, key=lambda s: s.elapsed)
-    return ordered[(len(ordered) - 1) // 2]
-
-
 def _rows_per(label, counts, per, what):
     """Rows written per flow (or write) and a note with the totals."""
     if label == "audit":
@@ -255,9 +220,9 @@ def _rows_per(label, counts, per, what):
     return (logs + lines) / per, f"{logs} logs + {lines} lines for {per} {what}s"
 
 
-def _result(args, names, wheel, rounds, flow_rows, write_seconds, write_rows,
+def _result(args, names, wheel, results, flow_rows, write_seconds, write_rows,
             unsealed, seal_seconds):
-    median = {label: median_round(rounds[label]) for label in LABELS}
+    median = {label: rounds.median_round(results[label]) for label in LABELS}
     off = median["off"]
     flows = args.orders * args.repeat
     writes = len(write_seconds["off"])
@@ -309,7 +274,7 @@ def _result(args, names, wheel, rounds, flow_rows, write_seconds, write_rows,
         extra={
             "databases": names,
             "oca_auditlog": wheel,
-            "rounds": {label: [s.as_dict() for s in stats] for label, stats in rounds.items()},
+            "rounds": {label: [s.as_dict() for s in stats] for label, stats in results.items()},
             "flow_rows": flow_rows,
             "write_rows": write_rows,
             "write_seconds": write_seconds,

@@ -1,6 +1,6 @@
 """Full order-to-cash flow with sales_document_registry versus Odoo alone."""
 
-from . import datagen
+from . import datagen, rounds
 from .report import BenchResult, Measurement
 from .scratch import BASE_MODULES, REGISTRY_MODULE, log
 from .timing import summarize
@@ -25,19 +25,9 @@ DEFAULT_TARGET = 1.2
 
 
 def add_arguments(parser):
-    parser.add_argument("--orders", type=int, default=200,
-                        help="flows (orders) timed per database and round (default 200)")
-    parser.add_argument("--warmup", type=int, default=10,
-                        help="untimed flows run first in each database (default 10)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="timed rounds, alternating which database goes first; "
-                             "the median round counts (default 1)")
-    parser.add_argument("--slice", type=int, default=10,
-                        help="flows run in one database before switching to the other "
-                             "(default 10)")
+    rounds.add_flow_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=1,
                         help="flows per transaction (default 1, as a user works)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--target", type=float, default=DEFAULT_TARGET,
                         help=f"maximum registry / baseline ratio (default {DEFAULT_TARGET:g})")
     parser.add_argument("--fast-payments", action="store_true",
@@ -53,7 +43,6 @@ def run(args, session):
     }
     names = session.create_databases(specs)
     labels = list(specs)
-    rounds = {label: [] for label in labels}
     masters = {}
     flows_needed = args.warmup + args.orders * args.repeat
     for label in labels:
@@ -64,23 +53,11 @@ def run(args, session):
             if args.warmup:
                 log(f"{label}: {args.warmup} warm-up flows")
                 _flows(env, args, masters[label], args.warmup, seed=args.seed + 1000)
-    slice_size = max(1, args.slice)
-    for round_no in range(args.repeat):
-        log(f"round {round_no + 1}/{args.repeat}: {args.orders} flows per database, "
-            f"taking turns every {slice_size}")
-        totals = {label: datagen.FlowStats() for label in labels}
-        for slice_no, start in enumerate(range(0, args.orders, slice_size)):
-            count = min(slice_size, args.orders - start)
-            seed = args.seed + 7919 * round_no + slice_no
-            order = labels if slice_no % 2 == 0 else labels[::-1]
-            for label in order:
-                with session.environment(names[label]) as env:
-                    totals[label].merge(_flows(env, args, masters[label], count, seed=seed))
-        for label in labels:
-            stats = totals[label]
-            log(f"{label}: {stats.elapsed:.1f} s, {stats.flows_per_second:.2f} flows/s")
-            rounds[label].append(stats)
-    return _result(args, names, rounds)
+    results = rounds.run_rounds(
+        session, names, labels, masters, args,
+        lambda env, master, count, seed: _flows(env, args, master, count, seed),
+    )
+    return _result(args, names, results)
 
 
 def _flows(env, args, master, n, seed):
@@ -90,15 +67,9 @@ def _flows(env, args, master, n, seed):
     )
 
 
-def median_round(stats_list):
-    """The round whose total time is the median (the lower one for an even count)."""
-    ordered = sorted(stats_list, key=lambda s: s.elapsed)
-    return ordered[(len(ordered) - 1) // 2]
-
-
-def _result(args, names, rounds):
-    base = median_round(rounds["baseline"])
-    reg = median_round(rounds["registry"])
+def _result(args, names, results):
+    base = rounds.median_round(results["baseline"])
+    reg = rounds.median_round(results["registry"])
     measurements = [
         Measurement(
             f"full flow x {args.orders}", reg.elapsed, unit="s", baseline=base.elapsed,
@@ -128,6 +99,6 @@ def _result(args, names, rounds):
                "registry vs baseline"),
         extra={
             "databases": names,
-            "rounds": {label: [s.as_dict() for s in stats] for label, stats in rounds.items()},
+            "rounds": {label: [s.as_dict() for s in stats] for label, stats in results.items()},
         },
     )
