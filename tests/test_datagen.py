@@ -7,6 +7,7 @@ and reconciled entries, unique numbers that later ORM documents continue,
 registry rows, reconciliation state and stock as the template's.
 """
 
+import re
 from collections import Counter
 
 from odoo.tests import TransactionCase, tagged
@@ -28,6 +29,20 @@ def chain(order):
         "credit_notes": moves.filtered(lambda m: m.move_type == "out_refund"),
         "payments": moves._get_reconciled_payments() | moves.matched_payment_ids,
     }
+
+
+def names_in(text, names):
+    """The names among ``names`` that occur in ``text`` as whole document numbers.
+
+    A number is a token: it may be neither preceded nor followed by another
+    character of a number, so ``INV/2026/00005`` is not found inside a credit
+    note's ``RINV/2026/00005`` nor inside ``INV/2026/000051``.
+    """
+    found = set()
+    for name in names:
+        if re.search(r"(?<![\w/-])" + re.escape(name) + r"(?![\w/-])", text):
+            found.add(name)
+    return found
 
 
 def shape(order):
@@ -224,12 +239,20 @@ class TestDatagenClone(TransactionCase):
                 + (moves | docs["payments"].move_id).mapped("ref")
                 + docs["payments"].mapped("memo")
             )
+            old_names.discard(False)
             for text in filter(None, texts):
-                for old in old_names:
-                    self.assertNotIn(old, text, clone.name)
+                self.assertEqual(names_in(text, old_names), set(), f"{clone.name}: {text}")
             # Product descriptions follow the copy's products.
             for line in clone.order_line:
                 self.assertIn(line.product_id.name, line.name)
+
+    def test_names_in_compares_whole_numbers(self):
+        names = {"INV/2026/00005", "S00024", "PO-ab-0000001"}
+        self.assertEqual(names_in("Manual Payment: RINV/2026/00005", names), set())
+        self.assertEqual(names_in("INV/2026/000051 - S000241", names), set())
+        self.assertEqual(names_in("Manual Payment: INV/2026/00005", names), {"INV/2026/00005"})
+        self.assertEqual(names_in("S00024 (PO-ab-0000001)", names), {"S00024", "PO-ab-0000001"})
+        self.assertEqual(names_in("INV/2026/00005, S00024", names), {"INV/2026/00005", "S00024"})
 
     def test_registry_lists_the_copies(self):
         Document = self.env["sales.document"]
