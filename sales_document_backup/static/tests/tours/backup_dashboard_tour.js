@@ -4,6 +4,8 @@ registry.category("web_tour.tours").add("sales_document_backup_dashboard_tour", 
     url: "/odoo/action-sales_document_backup.sales_document_backup_dashboard_action",
     steps: () => [
         {
+            // The first step waits for the page itself, slower on a loaded machine.
+            timeout: 30000,
             content: "The dashboard card of the company says backups are verified",
             trigger: ".o_sdb_dashboard_card .o_sdb_status_message:contains('Backups are current and verified')",
         },

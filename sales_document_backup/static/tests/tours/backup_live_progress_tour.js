@@ -35,6 +35,8 @@ function bar(container, percent) {
 registry.category("web_tour.tours").add("sales_document_backup_live_progress_form", {
     steps: () => [
         {
+            // The first step waits for the page itself, slower on a loaded machine.
+            timeout: 30000,
             content: "The form of the running backup shows 10 %",
             trigger: bar(".o_form_view", 10),
         },
@@ -80,6 +82,8 @@ registry.category("web_tour.tours").add("sales_document_backup_live_progress_for
 registry.category("web_tour.tours").add("sales_document_backup_live_progress_dashboard", {
     steps: () => [
         {
+            // The first step waits for the page itself, slower on a loaded machine.
+            timeout: 30000,
             content: "The running backup shows 10 % in the list",
             trigger: bar(`.o_list_view .o_data_row:contains('${BACKUP_NAME}')`, 10),
         },

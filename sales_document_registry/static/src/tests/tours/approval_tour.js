@@ -7,6 +7,8 @@ import { registry } from "@web/core/registry";
 registry.category("web_tour.tours").add("sales_document_approval_request", {
     steps: () => [
         {
+            // The first step waits for the page itself, slower on a loaded machine.
+            timeout: 30000,
             content: "The quotation says it needs an approval",
             trigger: ".o_form_view div[name='approval_required']:contains(Approval required)",
         },
@@ -43,6 +45,8 @@ registry.category("web_tour.tours").add("sales_document_approval_request", {
 registry.category("web_tour.tours").add("sales_document_approval_approve", {
     steps: () => [
         {
+            // The first step waits for the page itself, slower on a loaded machine.
+            timeout: 30000,
             content: "The request is pending",
             trigger: ".o_form_view div[name='approval_pending']:contains(Waiting for approval)",
         },

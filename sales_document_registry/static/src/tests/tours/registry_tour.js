@@ -58,6 +58,8 @@ registry.category("web_tour.tours").add("sales_document_registry_list_tour", {
     url: "/odoo/action-sales_document_registry.sales_document_action",
     steps: () => [
         {
+            // The first step waits for the page itself, slower on a loaded machine.
+            timeout: 30000,
             content: "The order is in the registry",
             trigger: ".o_data_row:contains(Tour Customer) .o_field_badge:contains(Sales Order)",
         },
