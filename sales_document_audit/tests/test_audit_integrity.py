@@ -135,10 +135,10 @@ class TestAuditIntegrity(AuditCase):
         hashes = {cp["hash"] for cp in exported["checkpoints"]}
         self.assertIn(logs[0].checkpoint_id.hash, hashes)
         self.company.audit_retention_days = 1
-        self.env.cr.execute(SQL(
-            "SELECT count(*) FROM sales_document_audit_log WHERE hash IS NOT NULL AND active"
-        ))
-        self.assertEqual(self.Log._cron_archive(), 0, "nothing is old enough yet")
+        # Sealed rows committed on an earlier day (a kept database) may be
+        # archived now; this test's own rows are not old enough yet.
+        self.Log._cron_archive()
+        self.assertEqual(self.Log.search([("id", "in", logs.ids)]), logs, "nothing of this test is old enough yet")
         # Pretend a day went by: the archive never deletes, it only hides sealed rows.
         from unittest.mock import patch
 
