@@ -317,10 +317,16 @@ class TestHostileLoss(SalesDocumentCase, HttpCase):
         mine.action_confirm()
         theirs = self._create_order(partner_id=self.other_customer.id, user_id=self.salesman_2.id)
         theirs.action_confirm()
+        # Unassigned, for a colleague's customer: hidden where salespeople see only their
+        # own customers (sales_document_audit), visible with Odoo's standard rules.
+        unassigned = self._create_order(partner_id=self.other_customer.id, user_id=False)
+        unassigned.action_confirm()
         rows = self._rpc(self.salesman, "sales.document.cycle.time", "search_read", [[]], {"fields": ["order_id"]})
         seen = {row["order_id"][0] for row in rows}
         self.assertIn(mine.id, seen)
         self.assertNotIn(theirs.id, seen)
+        readable = self.env["sale.order"].with_user(self.salesman).search([("id", "=", unassigned.id)])
+        self.assertEqual(unassigned.id in seen, bool(readable), "a row is shown exactly when its order is readable")
         groups = self._rpc(
             self.salesman, "sales.document.cycle.time", "read_group",
             [[], ["total_days:avg"], ["user_id"]], {"lazy": False},
