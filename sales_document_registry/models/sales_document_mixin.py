@@ -3,6 +3,7 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -239,6 +240,15 @@ class SalesDocumentMixin(models.AbstractModel):
     # CRUD: no loss by mistake
     # ------------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A document is not born "archived with a reason" (an import column, an RPC value).
+        if any("archive_reason" in vals for vals in vals_list) and not self.env.su:
+            raise UserError(_(
+                "Sales documents are archived only with a reason: use Action > Archive with reason."
+            ))
+        return super().create(vals_list)
+
     def write(self, vals):
         archiving = "active" in vals and not vals["active"] and "active" in self._fields
         if (
@@ -328,7 +338,7 @@ class SalesDocumentMixin(models.AbstractModel):
             raise AccessError(_("Only administrators can delete sales documents permanently."))
         self._sd_check_only_sales_documents()
         self._sd_check_deletable()
-        self.with_context(**{ARCHIVE_KEY: _ARCHIVE_GRANT}).write({"archive_reason": reason})
+        self._sd_store_deletion_reason(reason)
         for record in self:
             # The document disappears: keep the trace on its customer.
             record.partner_id.commercial_partner_id.message_post(body=_(
@@ -340,6 +350,22 @@ class SalesDocumentMixin(models.AbstractModel):
                 record._name, record.display_name, record.id, self.env.uid, reason,
             )
         return with_unlink_grant(self).unlink()
+
+    def _sd_store_deletion_reason(self, reason):
+        """Put the reason on the documents about to be deleted.
+
+        Stored without a change of its own: the deletion is the change, and
+        the last snapshot taken of the documents as they go (the audit
+        trail's, where ``archive_reason`` is audited, the backup journal's)
+        carries the reason. An ORM write would be audited first, and the
+        deletion row would then show the values from before the reason.
+        """
+        self.flush_recordset(["archive_reason"])
+        self.env.cr.execute(SQL(
+            "UPDATE %s SET archive_reason = %s WHERE id IN %s",
+            SQL.identifier(self._table), reason, tuple(self.ids),
+        ))
+        self.invalidate_recordset(["archive_reason"])
 
     def _sd_clear_archive_reason(self, message):
         """Forget the archive reason of restored documents, saying so in their chatter."""

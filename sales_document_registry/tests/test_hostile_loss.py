@@ -191,6 +191,15 @@ class TestHostileLoss(SalesDocumentCase, HttpCase):
         self.assertEqual(docs["delivery"].state, "assigned")
         self.assertEqual(docs["invoice"].state, "draft")
         self.assertEqual(docs["payment"].state, "draft")
+        # Nor is a document created, or imported, with a reason of the client's.
+        vals = dict(self._order_vals(client_order_ref="BORN-ARCHIVED", archive_reason="forged"), order_line=[])
+        self.assertRefused(self._rpc(self.salesman, "sale.order", "create", [vals]), (USER_ERROR,))
+        result = self._rpc(self.salesman, "sale.order", "load", [
+            ["partner_id/.id", "client_order_ref", "archive_reason"],
+            [[str(self.customer.id), "BORN-ARCHIVED", "forged"]],
+        ])
+        self.assertTrue(result["messages"], result)
+        self.assertFalse(self.env["sale.order"].search([("client_order_ref", "=", "BORN-ARCHIVED")]))
 
     def _archive_over_rpc(self, user, field, records, reason):
         wizard_id = self._rpc(user, "sales.document.archive.wizard", "create", [{
