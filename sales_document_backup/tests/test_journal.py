@@ -109,10 +109,10 @@ class TestDocumentJournal(BackupConfigMixin, SalesDocumentCase):
 
     def test_archived_then_deleted_order_restored_from_journal(self):
         order = self._create_order(lines=[(self.product, 4.0)], client_order_ref="PO-DEL-1")
-        order.with_context(sales_document_archive_reason="Duplicate entry").action_archive()
+        order._sd_archive_with_reason("Duplicate entry")
         self.assertEqual(self._entries(order).mapped("event"), ["archived"])
         order_id, name = order.id, order.name
-        order.with_context(sales_document_delete_reason="Cleaning up").unlink()
+        order._sd_unlink_with_reason("Cleaning up")
         entries = self.Journal.search([("res_model", "=", "sale.order"), ("res_id", "=", order_id)], order="id")
         self.assertEqual(entries.mapped("event"), ["archived", "deleted"])
         self.Journal._cron_send_journal()

@@ -99,7 +99,7 @@ class TestJournalRestore(BackupConfigMixin, SalesDocumentCase):
 
     def test_archived_order_unarchived_and_rewritten(self):
         order = self._create_order(lines=[(self.product, 5.0)], client_order_ref="PO-ARCH-1")
-        order.with_context(sales_document_archive_reason="Entered twice").action_archive()
+        order._sd_archive_with_reason("Entered twice")
         entry = self._sent_entry(order, "archived")
         order.order_line.product_uom_qty = 1.0
         restored = self._restore(entry, "in_place")
@@ -110,9 +110,9 @@ class TestJournalRestore(BackupConfigMixin, SalesDocumentCase):
 
     def test_deleted_order_comes_back_under_its_number(self):
         order = self._create_order(lines=[(self.product, 4.0)], client_order_ref="PO-DEL-IP")
-        order.with_context(sales_document_archive_reason="Duplicate").action_archive()
+        order._sd_archive_with_reason("Duplicate")
         name, order_id = order.name, order.id
-        order.with_context(sales_document_delete_reason="Cleaning up").unlink()
+        order._sd_unlink_with_reason("Cleaning up")
         entry = self._sent_entry(self.env["sale.order"].browse(order_id), "deleted")
         restored = self._restore(entry, "in_place")
         self.assertNotEqual(restored.id, order_id)

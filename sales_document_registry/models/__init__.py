@@ -9,6 +9,7 @@ from . import sale_order_line
 from . import stock_picking
 from . import account_move
 from . import account_payment
+from . import account_bank_statement_line
 # The registry views read the columns the models above add: initialise them last.
 from . import sales_document
 from . import sales_document_summary

@@ -1,12 +1,16 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .sales_document_mixin import auto_tag_skipped, without_auto_tag
+
 SALE_MOVE_TYPES = ("out_invoice", "out_refund")
 
 
 class AccountMove(models.Model):
     _name = "account.move"
     _inherit = ["account.move", "sales.document.mixin"]
+
+    _sd_archive_wizard_field = "move_ids"
 
     tag_ids = fields.Many2many(
         "crm.tag",
@@ -42,7 +46,7 @@ class AccountMove(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         moves = super().create(vals_list)
-        if not self.env.context.get("sd_skip_auto_tag"):
+        if not auto_tag_skipped(self.env):
             self.env["sales.document.tag.rule"]._apply(moves._sd_sales_documents())
         return moves
 
@@ -74,13 +78,18 @@ class AccountMove(models.Model):
 
     def button_draft(self):
         self._sd_check_no_reconciled_payment(_("reset to draft"))
-        return super().button_draft()
+        res = super().button_draft()
+        # Resetting a document cancelled with a reason restores it.
+        self._sd_clear_archive_reason(_("Restored: reset to draft."))
+        # Odoo answers None, which XML-RPC cannot marshal.
+        return True if res is None else res
 
     def button_cancel(self):
         self._sd_check_no_reconciled_payment(_("cancelled"))
         res = super().button_cancel()
         self._sd_sales_documents()._sd_mark_stage("cancelled")
-        return res
+        # Odoo answers None, which XML-RPC cannot marshal.
+        return True if res is None else res
 
     def _invoice_paid_hook(self):
         res = super()._invoice_paid_hook()
@@ -93,7 +102,7 @@ class AccountMove(models.Model):
     def action_open_document_flow(self):
         """Show the whole chain of documents around this invoice."""
         self.ensure_one()
-        return self.env["sales.document.flow"].action_open(self)
+        return self.env["sales.document.flow"]._action_open(self)
 
     # ------------------------------------------------------------------
     # Business methods
@@ -117,6 +126,27 @@ class AccountMove(models.Model):
     def _sd_pending_domain(self, doc_type):
         return [("state", "=", "draft")]
 
+    def _sd_check_archivable(self):
+        not_draft = self.filtered(lambda m: m.state != "draft")
+        if not_draft:
+            raise UserError(_(
+                "Only draft invoices and credit notes are cancelled with a reason; posted ones are "
+                "reversed with a credit note: %(documents)s",
+                documents=", ".join(not_draft.mapped("display_name")),
+            ))
+
+    def _sd_archive(self):
+        self.button_cancel()
+
+    def _sd_check_deletable(self):
+        posted = self.filtered(lambda m: m.state == "posted")
+        if posted:
+            raise UserError(_(
+                "Posted invoices and credit notes are never deleted; reverse them with a credit note: "
+                "%(documents)s",
+                documents=", ".join(posted.mapped("display_name")),
+            ))
+
     def _sd_check_no_reconciled_payment(self, verb):
         problems = []
         for move in self._sd_sales_documents().filtered(lambda m: m.state == "posted"):
@@ -137,6 +167,6 @@ class AccountMove(models.Model):
         for move in self._sd_sales_documents():
             missing = move.tag_ids - move.matched_payment_ids.tag_ids
             if missing:
-                move.matched_payment_ids.with_context(sd_skip_auto_tag=True).write(
+                without_auto_tag(move.matched_payment_ids).write(
                     {"tag_ids": [(4, tag.id) for tag in move.tag_ids]}
                 )

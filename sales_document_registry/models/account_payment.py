@@ -1,9 +1,14 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .sales_document_mixin import auto_tag_skipped, without_auto_tag
 
 
 class AccountPayment(models.Model):
     _name = "account.payment"
     _inherit = ["account.payment", "sales.document.mixin"]
+
+    _sd_archive_wizard_field = "payment_ids"
 
     tag_ids = fields.Many2many(
         "crm.tag",
@@ -48,8 +53,8 @@ class AccountPayment(models.Model):
         for payment in payments:
             tags = payment.invoice_ids.tag_ids - payment.tag_ids
             if tags:
-                payment.with_context(sd_skip_auto_tag=True).tag_ids |= tags
-        if not self.env.context.get("sd_skip_auto_tag"):
+                without_auto_tag(payment).tag_ids |= tags
+        if not auto_tag_skipped(self.env):
             self.env["sales.document.tag.rule"]._apply(payments._sd_sales_documents())
         return payments
 
@@ -62,20 +67,48 @@ class AccountPayment(models.Model):
         self._sd_sales_documents()._sd_check_completeness("pay")
         res = super().action_post()
         self._sd_sales_documents()._sd_mark_stage("confirmed")
-        return res
+        # Odoo answers None, which XML-RPC cannot marshal.
+        return True if res is None else res
 
     def action_cancel(self):
         res = super().action_cancel()
         self._sd_sales_documents()._sd_mark_stage("cancelled")
-        return res
+        # Odoo answers None, which XML-RPC cannot marshal.
+        return True if res is None else res
+
+    def action_draft(self):
+        res = super().action_draft()
+        # Resetting a payment cancelled with a reason restores it.
+        self._sd_clear_archive_reason(_("Restored: reset to draft."))
+        # Odoo answers None, which XML-RPC cannot marshal.
+        return True if res is None else res
 
     def action_open_document_flow(self):
         """Show the whole chain of documents around this payment."""
         self.ensure_one()
-        return self.env["sales.document.flow"].action_open(self)
+        return self.env["sales.document.flow"]._action_open(self)
 
     def _sd_sales_documents(self):
         return self.filtered(lambda p: p.payment_type == "inbound" and p.partner_type == "customer")
+
+    def _sd_check_archivable(self):
+        not_draft = self.filtered(lambda p: p.state != "draft")
+        if not_draft:
+            raise UserError(_(
+                "Only draft payments are cancelled with a reason: %(payments)s",
+                payments=", ".join(not_draft.mapped("display_name")),
+            ))
+
+    def _sd_archive(self):
+        self.action_cancel()
+
+    def _sd_check_deletable(self):
+        kept = self.filtered(lambda p: p.state not in ("draft", "canceled") or p.is_reconciled)
+        if kept:
+            raise UserError(_(
+                "Only draft or cancelled payments that pay nothing can be deleted: %(payments)s",
+                payments=", ".join(kept.mapped("display_name")),
+            ))
 
     def _sd_doc_type(self):
         return "payment"

@@ -1,4 +1,3 @@
-import logging
 import re
 from datetime import timedelta
 
@@ -8,7 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-_logger = logging.getLogger(__name__)
+from .sales_document_mixin import archive_granted, auto_tag_skipped, without_auto_tag
 
 
 def normalize_reference(ref):
@@ -24,8 +23,9 @@ class SaleOrder(models.Model):
     # Fields
     # ------------------------------------------------------------------
 
+    _sd_archive_wizard_field = "order_ids"
+
     active = fields.Boolean(default=True, tracking=True)
-    archive_reason = fields.Char(string="Archive reason", readonly=True, copy=False, tracking=True)
     commercial_partner_id = fields.Many2one(
         "res.partner",
         string="Commercial customer",
@@ -225,7 +225,7 @@ class SaleOrder(models.Model):
                 self._check_duplicate_override_allowed()
                 vals["duplicate_override_user_id"] = self.env.uid
         orders = super().create(vals_list)
-        if not self.env.context.get("sd_skip_auto_tag"):
+        if not auto_tag_skipped(self.env):
             self.env["sales.document.tag.rule"]._apply(orders)
         return orders
 
@@ -237,7 +237,7 @@ class SaleOrder(models.Model):
         res = super().write(vals)
         if old_tags is not None:
             self._sd_propagate_tags(old_tags)
-        if not self.env.context.get("sd_skip_auto_tag") and not set(vals) <= self._sd_passive_fields():
+        if not auto_tag_skipped(self.env) and not set(vals) <= self._sd_passive_fields():
             self.env["sales.document.tag.rule"]._apply(self)
         return res
 
@@ -247,29 +247,6 @@ class SaleOrder(models.Model):
         return {"tag_ids", "message_main_attachment_id"} | {
             name for name in self._fields if name.startswith("stage_")
         }
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_without_reason(self):
-        reason = self.env.context.get("sales_document_delete_reason")
-        if not reason:
-            raise UserError(_(
-                "Sales orders are not deleted by mistake: archive them with a reason instead "
-                "(Action > Archive with reason); they stay restorable from the Archived filter."
-            ))
-        if not self.env.user.has_group("base.group_system"):
-            raise AccessError(_("Only administrators can delete sales orders permanently."))
-        self._sd_check_nothing_downstream(_("deleted"))
-
-    def unlink(self):
-        reason = self.env.context.get("sales_document_delete_reason")
-        for order in self:
-            # The order disappears: keep the trace on its customer.
-            order.partner_id.message_post(body=_(
-                "Sales order %(order)s deleted by %(user)s. Reason: %(reason)s",
-                order=order.name, user=self.env.user.name, reason=reason,
-            ))
-            _logger.info("Sale order %s (id %s) deleted by uid %s: %s", order.name, order.id, self.env.uid, reason)
-        return super().unlink()
 
     # ------------------------------------------------------------------
     # Actions
@@ -287,7 +264,7 @@ class SaleOrder(models.Model):
         for order in self.filtered("tag_ids"):
             pickings = order.picking_ids.filtered(lambda p, o=order: o.tag_ids - p.tag_ids)
             if pickings:
-                pickings.with_context(sd_skip_auto_tag=True).write(
+                without_auto_tag(pickings).write(
                     {"tag_ids": [(4, tag.id) for tag in order.tag_ids]}
                 )
         return res
@@ -304,32 +281,19 @@ class SaleOrder(models.Model):
 
     def action_archive(self):
         """Archive only through the wizard, which records the reason."""
-        if not self.env.context.get("sales_document_archive_reason"):
+        if not archive_granted(self.env):
             return self.action_archive_with_reason()
         return super().action_archive()
 
     def action_unarchive(self):
         res = super().action_unarchive()
-        for order in self:
-            order.message_post(body=_("Restored from the archive."))
-        self.write({"archive_reason": False})
+        self._sd_clear_archive_reason(_("Restored from the archive."))
         return res
-
-    def action_archive_with_reason(self):
-        """Open the wizard that archives (or, for administrators, deletes) with a reason."""
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Archive with reason"),
-            "res_model": "sales.document.archive.wizard",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_order_ids": self.ids},
-        }
 
     def action_open_document_flow(self):
         """Show the whole chain of documents around this order."""
         self.ensure_one()
-        return self.env["sales.document.flow"].action_open(self)
+        return self.env["sales.document.flow"]._action_open(self)
 
     def action_open_registry(self):
         self.ensure_one()
@@ -412,6 +376,21 @@ class SaleOrder(models.Model):
         payments = self.invoice_ids._get_reconciled_payments()
         return pickings, invoices, payments
 
+    def _sd_check_archivable(self):
+        not_draft = self.filtered(lambda o: o.state not in ("draft", "sent", "cancel"))
+        if not_draft:
+            raise UserError(_(
+                "Only quotations and cancelled orders can be archived; cancel these first: %(orders)s",
+                orders=", ".join(not_draft.mapped("name")),
+            ))
+        self._sd_check_nothing_downstream(_("archived"))
+
+    def _sd_archive(self):
+        self.action_archive()
+
+    def _sd_check_deletable(self):
+        self._sd_check_nothing_downstream(_("deleted"))
+
     def _sd_check_nothing_downstream(self, verb):
         problems = []
         for order in self.sudo():
@@ -439,7 +418,7 @@ class SaleOrder(models.Model):
             downstream = order.sudo()._sd_downstream_documents()
             for records in downstream:
                 if records:
-                    records.with_context(sd_skip_auto_tag=True).write({"tag_ids": commands})
+                    without_auto_tag(records).write({"tag_ids": commands})
 
     def _sd_downstream_documents(self):
         """Deliveries, invoices (and credit notes) and payments of the orders."""

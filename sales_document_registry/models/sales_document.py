@@ -276,7 +276,7 @@ class SalesDocument(models.Model):
         """Show the chain of documents this row belongs to."""
         self.ensure_one()
         record = self.env[self.res_model].browse(self.res_id)
-        return self.env["sales.document.flow"].action_open(record)
+        return self.env["sales.document.flow"]._action_open(record)
 
     @api.model
     def action_open_for_partner(self, partner_ids):

@@ -30,8 +30,8 @@ class SalesDocumentFlow(models.TransientModel):
             ))
 
     @api.model
-    def action_open(self, record):
-        """Open the flow of ``record`` in a dialog."""
+    def _action_open(self, record):
+        """Action opening the flow of ``record`` (a record, hence private) in a dialog."""
         record.ensure_one()
         record.check_access("read")
         flow = self.create({"res_model": record._name, "res_id": record.id})

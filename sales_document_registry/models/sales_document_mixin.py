@@ -1,6 +1,11 @@
+import logging
+
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 # Stages every sales document may pass, in process order. Each gets a
 # ``stage_<key>_date`` and ``stage_<key>_user_id`` field on every document.
@@ -47,6 +52,47 @@ DOC_TYPE_STAGE = {
 }
 
 
+# Context values that only server code can set. A client sends XML-RPC or JSON
+# values, never a Python object, so ``context.get(key) is SENTINEL`` cannot be
+# forged; sending the key with any other value changes nothing.
+# - auto-tag rules are not run again by the writes that apply them;
+SKIP_AUTO_TAG_KEY = "sd_skip_auto_tag"
+_SKIP_AUTO_TAG = object()
+# - ``archive_reason`` (and ``active`` False) are written only by
+#   :meth:`SalesDocumentMixin._sd_archive_with_reason` and the restores;
+ARCHIVE_KEY = "sd_archive_grant"
+_ARCHIVE_GRANT = object()
+# - a sales document is deleted only by :meth:`SalesDocumentMixin._sd_unlink_with_reason`
+#   (or by server code running as superuser).
+UNLINK_KEY = "sd_unlink_grant"
+_UNLINK_GRANT = object()
+
+
+def auto_tag_skipped(env):
+    """Whether server code asked the writes of ``env`` not to run the auto-tag rules."""
+    return env.context.get(SKIP_AUTO_TAG_KEY) is _SKIP_AUTO_TAG
+
+
+def archive_granted(env):
+    """Whether ``env`` comes from the server's archive-with-reason path."""
+    return env.context.get(ARCHIVE_KEY) is _ARCHIVE_GRANT
+
+
+def without_auto_tag(records):
+    """``records`` in a context where their writes do not run the auto-tag rules."""
+    return records.with_context(**{SKIP_AUTO_TAG_KEY: _SKIP_AUTO_TAG})
+
+
+def with_unlink_grant(records):
+    """``records`` in a context where deleting sales documents is allowed.
+
+    For Odoo's own flows that delete the documents they generated, and for
+    :meth:`SalesDocumentMixin._sd_unlink_with_reason`; never reachable with
+    a value a client sends.
+    """
+    return records.with_context(**{UNLINK_KEY: _UNLINK_GRANT})
+
+
 class SalesDocumentMixin(models.AbstractModel):
     """Behaviour shared by the five kinds of sales document.
 
@@ -90,6 +136,15 @@ class SalesDocumentMixin(models.AbstractModel):
         "res.users", string="Cancelled by", readonly=True, copy=False
     )
 
+    # Set only through "Archive with reason" (see _sd_archive_with_reason).
+    archive_reason = fields.Char(
+        string="Archive reason",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="Why the document was archived or cancelled with a reason; cleared when it is restored.",
+    )
+
     sd_completeness_warning = fields.Text(
         string="Missing information",
         compute="_compute_sd_completeness",
@@ -100,6 +155,9 @@ class SalesDocumentMixin(models.AbstractModel):
         compute="_compute_sd_completeness",
         search="_search_sd_incomplete",
     )
+
+    # Field of sales.document.archive.wizard holding the records of this model.
+    _sd_archive_wizard_field = None
 
     # ------------------------------------------------------------------
     # Hooks for the concrete models
@@ -117,6 +175,18 @@ class SalesDocumentMixin(models.AbstractModel):
     @api.model
     def _sd_pending_domain(self, doc_type):
         """Domain of the records of ``doc_type`` that have not passed the stage yet."""
+        raise NotImplementedError()
+
+    def _sd_check_archivable(self):
+        """Raise a UserError unless every record of ``self`` may be archived with a reason."""
+        raise NotImplementedError()
+
+    def _sd_archive(self):
+        """Archive (or cancel) ``self``; called with the archive grant in the context."""
+        raise NotImplementedError()
+
+    def _sd_check_deletable(self):
+        """Raise a UserError unless every record of ``self`` may be deleted for good."""
         raise NotImplementedError()
 
     # ------------------------------------------------------------------
@@ -167,8 +237,142 @@ class SalesDocumentMixin(models.AbstractModel):
         return []
 
     # ------------------------------------------------------------------
+    # CRUD: no loss by mistake
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A document is not born "archived with a reason" (an import column, an RPC value).
+        if any("archive_reason" in vals for vals in vals_list) and not self.env.su:
+            raise UserError(_(
+                "Sales documents are archived only with a reason: use Action > Archive with reason."
+            ))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        archiving = "active" in vals and not vals["active"] and "active" in self._fields
+        if (
+            ("archive_reason" in vals or archiving)
+            and not self.env.su
+            and not archive_granted(self.env)
+        ):
+            raise UserError(_(
+                "Sales documents are archived only with a reason: use Action > Archive with reason."
+            ))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_sd_except_with_reason(self):
+        # Odoo's own code deleting documents as superuser goes through; every
+        # other deletion of a sales document comes from _sd_unlink_with_reason.
+        if self.env.su or self.env.context.get(UNLINK_KEY) is _UNLINK_GRANT:
+            return
+        documents = self._sd_sales_documents()
+        if documents:
+            raise UserError(_(
+                "Sales documents are not deleted by mistake (%(documents)s): archive or cancel them "
+                "with a reason instead (Action > Archive with reason); they stay restorable. "
+                "Administrators delete permanently through the same wizard, with a reason.",
+                documents=", ".join(documents[:5].mapped("display_name")),
+            ))
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_archive_with_reason(self):
+        """Open the wizard that archives or cancels (or, for administrators, deletes) with a reason."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Archive with reason"),
+            "res_model": "sales.document.archive.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {f"default_{self._sd_archive_wizard_field}": self._sd_sales_documents().ids},
+        }
+
+    # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+
+    @api.model
+    def _sd_clean_reason(self, reason):
+        reason = (reason or "").strip() if isinstance(reason, str) else ""
+        if not reason:
+            raise UserError(_("Please give a reason."))
+        return reason
+
+    def _sd_check_only_sales_documents(self):
+        others = self - self._sd_sales_documents()
+        if others:
+            raise UserError(_(
+                "Only sales documents are archived or deleted with a reason here: %(documents)s",
+                documents=", ".join(others[:5].mapped("display_name")),
+            ))
+
+    def _sd_archive_with_reason(self, reason):
+        """Archive (orders) or cancel (invoices, credit notes, deliveries, payments) with a reason.
+
+        The only way to write ``archive_reason``: the reason is kept on the
+        document (tracked in its chatter) and the document stays restorable.
+        """
+        reason = self._sd_clean_reason(reason)
+        self._sd_check_only_sales_documents()
+        self._sd_check_archivable()
+        granted = self.with_context(**{ARCHIVE_KEY: _ARCHIVE_GRANT})
+        granted.write({"archive_reason": reason})
+        for record in self:
+            record.message_post(body=_("Archived with a reason: %(reason)s", reason=reason))
+        granted._sd_archive()
+        return True
+
+    def _sd_unlink_with_reason(self, reason):
+        """Delete the documents for good: administrators only, with a reason.
+
+        The reason goes to the customer's chatter and the server log, and is
+        written on the document first, so that its last audited snapshot
+        holds it.
+        """
+        reason = self._sd_clean_reason(reason)
+        if not self.env.is_system():
+            raise AccessError(_("Only administrators can delete sales documents permanently."))
+        self._sd_check_only_sales_documents()
+        self._sd_check_deletable()
+        self._sd_store_deletion_reason(reason)
+        for record in self:
+            # The document disappears: keep the trace on its customer.
+            record.partner_id.commercial_partner_id.message_post(body=_(
+                "%(document)s deleted by %(user)s. Reason: %(reason)s",
+                document=record.display_name, user=self.env.user.name, reason=reason,
+            ))
+            _logger.info(
+                "%s %s (id %s) deleted by uid %s: %s",
+                record._name, record.display_name, record.id, self.env.uid, reason,
+            )
+        return with_unlink_grant(self).unlink()
+
+    def _sd_store_deletion_reason(self, reason):
+        """Put the reason on the documents about to be deleted.
+
+        Stored without a change of its own: the deletion is the change, and
+        the last snapshot taken of the documents as they go (the audit
+        trail's, where ``archive_reason`` is audited, the backup journal's)
+        carries the reason. An ORM write would be audited first, and the
+        deletion row would then show the values from before the reason.
+        """
+        self.flush_recordset(["archive_reason"])
+        self.env.cr.execute(SQL(
+            "UPDATE %s SET archive_reason = %s WHERE id IN %s",
+            SQL.identifier(self._table), reason, tuple(self.ids),
+        ))
+        self.invalidate_recordset(["archive_reason"])
+
+    def _sd_clear_archive_reason(self, message):
+        """Forget the archive reason of restored documents, saying so in their chatter."""
+        archived = self.filtered("archive_reason")
+        for record in archived:
+            record.message_post(body=message)
+        archived.with_context(**{ARCHIVE_KEY: _ARCHIVE_GRANT}).write({"archive_reason": False})
 
     def _sd_mark_stage(self, stage):
         """Record that ``self`` passed ``stage`` now, by the current user."""
@@ -189,7 +393,7 @@ class SalesDocumentMixin(models.AbstractModel):
     def _sd_auto_tag_after_write(self, vals):
         """Apply the auto-tag rules after a write that may change what they match."""
         if (
-            self.env.context.get("sd_skip_auto_tag")
+            auto_tag_skipped(self.env)
             or "tag_ids" in vals
             or all(name.startswith("stage_") for name in vals)
         ):

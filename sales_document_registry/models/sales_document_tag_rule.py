@@ -2,7 +2,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools.safe_eval import safe_eval
 
-from .sales_document_mixin import DOC_TYPE_MODEL, DOC_TYPES
+from .sales_document_mixin import DOC_TYPE_MODEL, DOC_TYPES, without_auto_tag
 
 
 class SalesDocumentTagRule(models.Model):
@@ -75,6 +75,6 @@ class SalesDocumentTagRule(models.Model):
                 matching = matching.filtered_domain(rule._get_domain())
             todo = matching.filtered(lambda r, rule=rule: rule.tag_ids - r.tag_ids)
             if todo:
-                todo.with_context(sd_skip_auto_tag=True).write(
+                without_auto_tag(todo).write(
                     {"tag_ids": [(4, tag.id) for tag in rule.tag_ids]}
                 )

@@ -1,9 +1,14 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .sales_document_mixin import auto_tag_skipped, without_auto_tag
 
 
 class StockPicking(models.Model):
     _name = "stock.picking"
     _inherit = ["stock.picking", "sales.document.mixin"]
+
+    _sd_archive_wizard_field = "picking_ids"
 
     tag_ids = fields.Many2many(
         "crm.tag",
@@ -72,8 +77,8 @@ class StockPicking(models.Model):
         pickings = super().create(vals_list)
         for picking in pickings.filtered("sale_id"):
             if picking.sale_id.tag_ids - picking.tag_ids:
-                picking.with_context(sd_skip_auto_tag=True).tag_ids |= picking.sale_id.tag_ids
-        if not self.env.context.get("sd_skip_auto_tag"):
+                without_auto_tag(picking).tag_ids |= picking.sale_id.tag_ids
+        if not auto_tag_skipped(self.env):
             self.env["sales.document.tag.rule"]._apply(pickings.filtered("sale_id"))
         return pickings
 
@@ -81,6 +86,12 @@ class StockPicking(models.Model):
         res = super().write(vals)
         self._sd_auto_tag_after_write(vals)
         return res
+
+    def unlink(self):
+        # Odoo deletes the moves first, and with them the link to the order
+        # (sale_id comes from the moves' group): check while it is there.
+        self._unlink_sd_except_with_reason()
+        return super().unlink()
 
     # ------------------------------------------------------------------
     # Actions
@@ -105,10 +116,40 @@ class StockPicking(models.Model):
         self.filtered("sale_id")._sd_mark_stage("cancelled")
         return res
 
+    def action_sd_restore(self):
+        """Restore deliveries cancelled with a reason, as new drafts.
+
+        Odoo cannot take a cancelled delivery back to draft: a copy (same
+        moves, same order lines) is created in draft and the cancelled one
+        stays as the trace. Returns the action opening the new deliveries.
+        """
+        restorable = self.filtered(lambda p: p.state == "cancel" and p.archive_reason)
+        if not self or restorable != self:
+            raise UserError(_("Only deliveries cancelled with a reason can be restored here."))
+        copies = self.browse()
+        for picking in restorable:
+            copy = picking.copy()
+            copy.message_post(body=_(
+                "Restored from %(delivery)s, cancelled with the reason: %(reason)s",
+                delivery=picking.name, reason=picking.archive_reason,
+            ))
+            picking.message_post(body=_("Restored as a new draft: %(delivery)s", delivery=copy.name))
+            copies |= copy
+        action = {
+            "type": "ir.actions.act_window",
+            "name": _("Restored deliveries"),
+            "res_model": "stock.picking",
+            "domain": [("id", "in", copies.ids)],
+            "views": [(False, "list"), (False, "form")],
+        }
+        if len(copies) == 1:
+            action.update(res_id=copies.id, views=[(False, "form")])
+        return action
+
     def action_open_document_flow(self):
         """Show the whole chain of documents around this delivery."""
         self.ensure_one()
-        return self.env["sales.document.flow"].action_open(self)
+        return self.env["sales.document.flow"]._action_open(self)
 
     # ------------------------------------------------------------------
     # Business methods
@@ -116,6 +157,25 @@ class StockPicking(models.Model):
 
     def _sd_sales_documents(self):
         return self.filtered("sale_id")
+
+    def _sd_check_archivable(self):
+        closed = self.filtered(lambda p: p.state in ("done", "cancel"))
+        if closed:
+            raise UserError(_(
+                "Only deliveries not yet done or cancelled can be cancelled with a reason: %(deliveries)s",
+                deliveries=", ".join(closed.mapped("name")),
+            ))
+
+    def _sd_archive(self):
+        self.action_cancel()
+
+    def _sd_check_deletable(self):
+        done = self.filtered(lambda p: p.state == "done")
+        if done:
+            raise UserError(_(
+                "Done deliveries are never deleted; return the goods instead: %(deliveries)s",
+                deliveries=", ".join(done.mapped("name")),
+            ))
 
     def _sd_doc_type(self):
         return "delivery"

@@ -1,4 +1,5 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
+from odoo.osv import expression
 from odoo.tools import SQL
 
 
@@ -59,6 +60,35 @@ class SalesDocumentCycleTime(models.Model):
     )
     delivered = fields.Boolean(readonly=True)
     paid = fields.Boolean(readonly=True)
+
+    # ------------------------------------------------------------------
+    # Access: a row is visible only with read access to its order
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        # The view reads sale_order directly: without this, record rules of
+        # orders (own customers only) would not apply to its rows, aggregates
+        # or exports. Every read path (search, read, read_group, export)
+        # comes through here.
+        if not self.env.su:
+            Order = self.env["sale.order"]
+            if Order.has_access("read"):
+                readable = Order.with_context(active_test=False)._search([])
+                domain = expression.AND([domain or [], [("order_id", "in", readable)]])
+            else:
+                domain = expression.FALSE_DOMAIN
+        return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    def _check_access(self, operation):
+        result = super()._check_access(operation)
+        if result or self.env.su or not self._ids or operation != "read":
+            return result
+        visible = self.browse(self._search([("id", "in", self._ids)]))
+        forbidden = self - visible
+        if forbidden:
+            return forbidden, lambda: self.env["ir.rule"]._make_access_error(operation, forbidden)
+        return None
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

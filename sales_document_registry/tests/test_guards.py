@@ -132,7 +132,7 @@ class TestExternalOrdersConcurrency(SalesDocumentCase):
                 self.assertEqual(cr.fetchone()[0], 1)
         finally:
             with registry.cursor() as cr:
-                env = api.Environment(cr, api.SUPERUSER_ID, {"sales_document_delete_reason": "test clean-up"})
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
                 env["sale.order"].with_context(active_test=False).search(
                     [("external_source", "=", "race")]
                 ).unlink()

@@ -32,7 +32,7 @@ class TestRegistry(SalesDocumentCase):
         self.assertTrue(set(rows.ids) - {by_type["payment"].id} <= set(found.ids))
         action = by_type["invoice"].action_open_document()
         self.assertEqual((action["res_model"], action["res_id"]), ("account.move", invoice.id))
-        flow = self.env["sales.document.flow"].action_open(payment)
+        flow = self.env["sales.document.flow"]._action_open(payment)
         html = self.env["sales.document.flow"].browse(flow["res_id"]).html
         for name in (order.name, invoice.name, order.picking_ids.name, payment.name):
             self.assertIn(name, html)

@@ -63,7 +63,7 @@ class TestOpportunities(SalesDocumentCase):
         history = self.env["sales.document"].search(action["domain"])
         self.assertIn("opportunity", history.mapped("doc_type"))
         self.assertIn(order.id, history.filtered(lambda row: row.res_model == "sale.order").mapped("res_id"))
-        flow = self.env["sales.document.flow"].action_open(opportunity)
+        flow = self.env["sales.document.flow"]._action_open(opportunity)
         html = self.env["sales.document.flow"].browse(flow["res_id"]).html
         self.assertIn(order.name, html)
         groups = self.env["sales.document"].read_group([], ["__count"], ["doc_type"], lazy=False)
