@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytz
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..tools import chain
@@ -18,6 +19,11 @@ ALERT_RULES = [
 ]
 
 WATERMARK_PARAM = "sales_document_audit.alert_watermark"
+
+# Fields the detection fills in; nobody changes them afterwards.
+ALERT_EVIDENCE_FIELDS = (
+    "name", "rule", "user_id", "res_model", "res_id", "res_name", "company_id", "details", "log_ids", "date",
+)
 
 
 class SalesDocumentAuditAlert(models.Model):
@@ -70,6 +76,15 @@ class SalesDocumentAuditAlert(models.Model):
         return alerts
 
     def write(self, vals):
+        # What the detection found is evidence: officers change only how the
+        # alert is handled, whatever a client sends.
+        protected = set(vals) & set(ALERT_EVIDENCE_FIELDS)
+        if protected and not self.env.su:
+            raise AccessError(_(
+                "Audit alerts keep what the detection found; only their state and resolution note "
+                "can be changed (refused: %(fields)s).",
+                fields=", ".join(sorted(protected)),
+            ))
         old_states = {alert.id: alert.state for alert in self}
         result = super().write(vals)
         if "state" in vals:
@@ -131,16 +146,19 @@ class SalesDocumentAuditAlert(models.Model):
     def action_acknowledge(self):
         """Mark the alerts as being looked into."""
         self.write({"state": "acknowledged"})
+        return True
 
     def action_resolve(self):
         """Close the alerts as handled."""
         self.write({"state": "resolved"})
         self.activity_feedback(["mail.mail_activity_data_todo"])
+        return True
 
     def action_dismiss(self):
         """Close the alerts as false positives."""
         self.write({"state": "dismissed"})
         self.activity_feedback(["mail.mail_activity_data_todo"])
+        return True
 
     def action_open_document(self):
         """Open the document the alert is about."""
@@ -194,6 +212,12 @@ class SalesDocumentAuditAlert(models.Model):
                 candidates.append(self._prepare_alert_vals("mass_export", log, _(
                     "%(count)s rows exported at once (limit %(limit)s).",
                     count=changes["count"], limit=company.audit_export_limit,
+                )))
+            elif log["operation"] == "read" and changes.get("count", 0) > company.audit_export_limit:
+                # A large read over RPC is an export by other means.
+                candidates.append(self._prepare_alert_vals("mass_export", log, _(
+                    "%(count)s rows read in one call (%(method)s, limit %(limit)s).",
+                    count=changes["count"], method=changes.get("method") or "", limit=company.audit_export_limit,
                 )))
             if company.audit_edit_after_validation and log["operation"] == "write" and changes.get("after_validation"):
                 candidates.append(self._prepare_alert_vals("edit_after_validation", log, _(

@@ -34,12 +34,16 @@ class SalesDocumentAuditCheckpoint(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):  # pylint: disable=method-required-super
+        # Written by the sealing job only (raw SQL); users without access get the access error.
+        self.browse().check_access("create")
         raise UserError(_("Audit checkpoints are created by the sealing job only."))
 
     def write(self, vals):  # pylint: disable=method-required-super
+        self.check_access("write")
         raise UserError(_("Audit checkpoints cannot be modified."))
 
     def unlink(self):  # pylint: disable=method-required-super
+        self.check_access("unlink")
         raise UserError(_("Audit checkpoints cannot be deleted."))
 
     def copy(self, default=None):  # pylint: disable=method-required-super
@@ -111,10 +115,23 @@ class SalesDocumentAuditCheckpoint(models.Model):
 
     @api.model
     def export_checkpoints(self, company_id=None, after_id=0):
-        """JSON text of the checkpoints (for storage outside the database)."""
+        """JSON text of the checkpoints (for storage outside the database).
+
+        For auditors, security officers and administrators, over the
+        companies they belong to (all of them, or ``company_id``).
+        """
+        if not isinstance(after_id, int):
+            raise UserError(_("The last checkpoint already exported must be given by its id."))
+        company_ids = self.env["sales.document.audit.log"]._check_trail_verifier(company_id)
+        return self._export_checkpoints(company_ids, after_id)
+
+    @api.model
+    def _export_checkpoints(self, company_ids=None, after_id=0):
+        """``export_checkpoints`` for server code: no rights check (``None``: every company)."""
         domain = [("id", ">", after_id)]
-        if company_id:
-            domain.append(("company_id", "=", company_id))
+        if company_ids is not None:
+            domain.append(("company_id", "in", [company_id or False for company_id in company_ids]))
+        # sudo: the checkpoints hold hashes only; the caller decided who may have them.
         checkpoints = self.sudo().search(domain, order="id")
         data = [
             {

@@ -3,7 +3,7 @@ import logging
 from collections import defaultdict
 
 from odoo import _, api, fields, models, sql_db
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools import chain, xlsx_export
@@ -426,7 +426,9 @@ class SalesDocumentAuditLog(models.Model):
             _logger.warning("Could not record the %s access to %s", operation, records, exc_info=True)
 
     @api.model
-    def _prepare_access_rows(self, records, operation, details=None):
+    def _prepare_access_rows(self, records, operation, details=None, bulk=False):
+        """Access rows of ``records``: one per record, or one for all of them
+        (``bulk``, and every export) that keeps the first 1000 ids."""
         info = self._audit_request_info()
         now = fields.Datetime.now()
         documents = records.sudo().with_context(active_test=False)
@@ -439,7 +441,7 @@ class SalesDocumentAuditLog(models.Model):
             "user_agent": info["user_agent"],
             "device": info["device"],
         }
-        if operation == "export":
+        if bulk or operation == "export":
             first = documents[:1]
             changes = dict(details or {}, ids=records.ids[:1000])
             return [dict(
@@ -591,20 +593,53 @@ class SalesDocumentAuditLog(models.Model):
     def verify_integrity(self, company_id=None):
         """Re-compute the hash chain and the checkpoints.
 
+        For auditors, security officers and administrators, over the
+        companies they belong to (all of them, or ``company_id``).
+
         :return: ``{'ok': bool, 'checked': int, 'first_broken_id': int or False}``
         """
-        cr = self.env.cr
+        company_ids = self._check_trail_verifier(company_id)
+        return self.sudo()._verify_integrity(company_ids)  # sudo: the check above decided who may
+
+    @api.model
+    def _check_trail_verifier(self, company_id=None):
+        """Refuse users who may not verify the trail; the companies they may verify.
+
+        :return: a list of company ids (``None`` stands for rows without a
+            company), or ``None`` for every company (the superuser).
+        :raise AccessError: for anyone but auditors, security officers and
+            administrators, or for a company the user does not belong to.
+        """
+        if company_id is not None and not isinstance(company_id, int):
+            raise UserError(_("The company must be given by its id."))
+        if self.env.su:
+            return [company_id] if company_id else None
+        user = self.env.user
+        if not (user.has_group("sales_document_audit.group_auditor") or user.has_group("base.group_system")):
+            raise AccessError(_(
+                "Only auditors, security officers and administrators can verify the audit trail "
+                "or export its checkpoints."
+            ))
+        allowed = user.company_ids.ids
         if company_id:
-            company_ids = [company_id]
-        else:
+            if company_id not in allowed:
+                raise AccessError(_("You can only verify the audit trail of your own companies."))
+            return [company_id]
+        return [*allowed, None]
+
+    @api.model
+    def _verify_integrity(self, company_ids=None):
+        """``verify_integrity`` for server code: no rights check (``None``: every company)."""
+        cr = self.env.cr
+        if company_ids is None:
             cr.execute(SQL(
                 """SELECT DISTINCT company_id FROM sales_document_audit_log WHERE hash IS NOT NULL
                    UNION SELECT DISTINCT company_id FROM sales_document_audit_checkpoint"""
             ))
-            company_ids = sorted(row[0] for row in cr.fetchall())
+            company_ids = [row[0] for row in cr.fetchall()]
         checked = 0
         broken = []
-        for company in company_ids:
+        for company in sorted(company_ids, key=lambda company: company or 0):
             count, first_broken = self._verify_company(company)
             checked += count
             if first_broken:
@@ -706,8 +741,8 @@ class SalesDocumentAuditLog(models.Model):
         """Seal pending entries now instead of waiting for the scheduled job."""
         self.env["sales.document.audit.checkpoint"].check_access("read")
         if not self.env.user.has_group("sales_document_audit.group_security_officer"):
-            raise UserError(_("Only security officers can seal the audit trail."))
-        checkpoints = self.sudo()._cron_seal()
+            raise AccessError(_("Only security officers can seal the audit trail."))
+        checkpoints = self.sudo()._cron_seal()  # sudo: sealing writes the seal columns with raw SQL
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

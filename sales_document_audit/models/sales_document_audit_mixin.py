@@ -1,4 +1,7 @@
+import copy
+import json
 import logging
+from contextlib import contextmanager
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
@@ -7,8 +10,12 @@ _logger = logging.getLogger(__name__)
 
 # Key of the per-transaction buffer in ``cr.precommit.data``.
 BUFFER_KEY = "sales_document_audit.buffer"
-# Context key whose dict is merged into the ``changes`` of the rows it touches.
-ANNOTATION_CONTEXT_KEY = "sales_document_audit_annotation"
+# Key in ``cr.precommit.data`` of how deep the current read call is nested:
+# only the outermost public read of a request is counted (``web_search_read``
+# calls ``web_read``, which calls ``read``).
+READ_DEPTH_KEY = "sales_document_audit.read_depth"
+# Keys of ``changes`` the capture writes itself: an annotation cannot replace them.
+RESERVED_CHANGE_KEYS = frozenset({"fields", "lines", "after_validation"})
 
 # When two operations hit one record in one transaction, the row keeps the
 # strongest: a created record stays "create", a deleted one becomes "unlink".
@@ -85,7 +92,10 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         return records
 
     def write(self, vals):
-        if self and not self.env.context.get("install_mode"):
+        # Data files loaded while modules install or update are not audited.
+        # The registry's own loading state says so, never the context: a
+        # client can send ``install_mode`` with any call.
+        if self and self.env.registry.ready:
             audited = self._audit_fields()
             if audited and not audited.isdisjoint(vals):
                 self._audit_capture("write")
@@ -178,9 +188,6 @@ class SalesDocumentAuditMixin(models.AbstractModel):
     def _audit_capture_documents(self, operation):
         docs = self._audit_buffer()["docs"]
         to_snapshot = self.browse()
-        # Other addons explain a change in the row itself, e.g. a restore from
-        # the backup journal: {"restored_from": {...}} is added to ``changes``.
-        annotation = self.env.context.get(ANNOTATION_CONTEXT_KEY)
         for record in self:
             key = (self._name, record.id)
             entry = docs.get(key)
@@ -188,8 +195,6 @@ class SalesDocumentAuditMixin(models.AbstractModel):
                 entry = docs[key] = self._audit_new_entry(operation)
             else:
                 self._audit_merge_operation(entry, operation)
-            if isinstance(annotation, dict):
-                entry.setdefault("annotation", {}).update(annotation)
             if entry["old"] is None and entry["op"] != "create" and operation != "create":
                 to_snapshot |= record
         if to_snapshot:
@@ -239,29 +244,135 @@ class SalesDocumentAuditMixin(models.AbstractModel):
                         line_entry["old"] = snapshot[line_id]
 
     # ------------------------------------------------------------------
-    # Access logging: form opens, list views, exports, denied attempts
+    # Annotations: server code explains a change inside the trail
     # ------------------------------------------------------------------
+
+    def _sd_audit_annotate(self, annotation):
+        """Merge ``annotation`` into the ``changes`` of this transaction's audit rows of ``self``.
+
+        For server code that explains a change in the trail itself, e.g. a
+        restore from the backup journal (``{"restored_from": {...}}``). The
+        annotation (a JSON-serializable dict) goes to the pending row of each
+        record, whether its operations came before this call or come after
+        it in the same transaction; lines annotate their document. It is a
+        private method: no client can call it over RPC, and no context key
+        does the same.
+        """
+        if not isinstance(annotation, dict):
+            raise TypeError("An audit annotation is a dict.")
+        reserved = RESERVED_CHANGE_KEYS.intersection(annotation)
+        if reserved:
+            raise ValueError(f"An audit annotation cannot set {sorted(reserved)}.")
+        json.dumps(annotation)  # not JSON-serializable: fail here, not at commit
+        if self._audit_parent_field:
+            # sudo: the document of a line the caller may change is annotated whoever may read it.
+            documents = self.sudo().mapped(self._audit_parent_field)
+            documents.with_env(self.env)._sd_audit_annotate(annotation)
+            return
+        records = self._audit_capture_filter()
+        if not records or not records._audit_fields():
+            return
+        docs = records._audit_buffer()["docs"]
+        missing = records.filtered(lambda record: (record._name, record.id) not in docs)
+        if missing:
+            missing._audit_capture_documents("write")
+        for record in records:
+            docs[(record._name, record.id)].setdefault("annotation", {}).update(copy.deepcopy(annotation))
+
+    # ------------------------------------------------------------------
+    # Access logging: form opens, reads over RPC, exports, denied attempts
+    # ------------------------------------------------------------------
+
+    @contextmanager
+    def _audit_read_call(self):
+        """Yield whether this public read call is the outermost one of the request.
+
+        ``web_search_read`` calls ``web_read``, which calls ``read``: only the
+        outermost call is counted. The depth lives with the transaction,
+        out of reach of the caller's context.
+        """
+        data = self.env.cr.precommit.data
+        depth = data.get(READ_DEPTH_KEY, 0)
+        data[READ_DEPTH_KEY] = depth + 1
+        try:
+            yield depth == 0 and not self.env.su
+        finally:
+            if data.get(READ_DEPTH_KEY):
+                data[READ_DEPTH_KEY] -= 1
+
+    def _audit_count_read(self, method, rows, ids=()):
+        """Count one read call (``rows`` records or groups, ``ids`` the records read); a large one is logged."""
+        self.env["sales.document.audit.view.counter"]._count_read(self.browse(ids), method, rows)
 
     @api.readonly
     def web_read(self, specification):
-        result = super().web_read(specification)
-        if len(self) == 1 and not self._audit_parent_field:
-            self.env["sales.document.audit.log"]._log_access(self, "read")
+        with self._audit_read_call() as outermost:
+            result = super().web_read(specification)
+        if outermost:
+            if len(self) == 1 and not self._audit_parent_field:
+                # A form open: one row per document.
+                self.env["sales.document.audit.log"]._log_access(self, "read")
+            else:
+                self._audit_count_read("web_read", len(result), self.ids)
         return result
 
     @api.model
     @api.readonly
     def web_search_read(self, domain, specification, offset=0, limit=None, order=None, count_limit=None):
-        result = super().web_search_read(
-            domain, specification, offset=offset, limit=limit, order=order, count_limit=count_limit
-        )
-        if not self._audit_parent_field and result.get("records"):
-            self.env["sales.document.audit.view.counter"]._count_list_view(self._name, len(result["records"]))
+        with self._audit_read_call() as outermost:
+            result = super().web_search_read(
+                domain, specification, offset=offset, limit=limit, order=order, count_limit=count_limit
+            )
+        if outermost and result.get("records"):
+            records = result["records"]
+            self._audit_count_read("web_search_read", len(records), [row["id"] for row in records])
+        return result
+
+    @api.readonly
+    def read(self, fields=None, load="_classic_read"):
+        with self._audit_read_call() as outermost:
+            result = super().read(fields=fields, load=load)
+        if outermost and result:
+            self._audit_count_read("read", len(result), self.ids)
+        return result
+
+    @api.model
+    @api.readonly
+    def search_read(self, domain=None, fields=None, offset=0, limit=None, order=None, **read_kwargs):
+        with self._audit_read_call() as outermost:
+            result = super().search_read(
+                domain=domain, fields=fields, offset=offset, limit=limit, order=order, **read_kwargs
+            )
+        if outermost and result:
+            self._audit_count_read("search_read", len(result), [row["id"] for row in result if "id" in row])
+        return result
+
+    @api.model
+    @api.readonly
+    def read_group(self, domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True):
+        with self._audit_read_call() as outermost:
+            result = super().read_group(
+                domain, fields, groupby, offset=offset, limit=limit, orderby=orderby, lazy=lazy
+            )
+        if outermost and result:
+            self._audit_count_read("read_group", len(result))
+        return result
+
+    @api.model
+    @api.readonly
+    def web_read_group(self, domain, fields, groupby, limit=None, offset=0, orderby=False, lazy=True):
+        with self._audit_read_call() as outermost:
+            result = super().web_read_group(
+                domain, fields, groupby, limit=limit, offset=offset, orderby=orderby, lazy=lazy
+            )
+        if outermost and result.get("groups"):
+            self._audit_count_read("web_read_group", len(result["groups"]))
         return result
 
     def export_data(self, fields_to_export):
-        result = super().export_data(fields_to_export)
-        if not self._audit_parent_field and self:
+        with self._audit_read_call() as outermost:
+            result = super().export_data(fields_to_export)
+        if outermost and self:
             self.env["sales.document.audit.log"]._log_access(
                 self, "export", {"count": len(self), "fields": list(fields_to_export)}
             )

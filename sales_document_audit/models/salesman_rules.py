@@ -43,6 +43,20 @@ SALESMAN_RULES = {
         "[('move_id.move_type', 'in', ('out_invoice', 'out_refund')), '|', "
         "('move_id.invoice_user_id', '=', user.id), ('move_id.invoice_user_id', '=', False)]",
     ),
+    # Odoo's sales and invoice analyses (SQL views) follow the documents.
+    "sale.sale_order_report_personal_rule": (
+        "['|', ('user_id', '=', user.id), ('commercial_partner_id.user_id', '=', user.id)] "
+        f"if {STRICT} else "
+        "['|', '|', ('user_id', '=', user.id), ('user_id', '=', False), ('commercial_partner_id.user_id', '=', user.id)]",
+        "['|',('user_id','=',user.id),('user_id','=',False)]",
+    ),
+    "sale.account_invoice_report_rule_see_personal": (
+        "['|', ('invoice_user_id', '=', user.id), ('commercial_partner_id.user_id', '=', user.id)] "
+        f"if {STRICT} else "
+        "['|', '|', ('invoice_user_id', '=', user.id), ('invoice_user_id', '=', False), "
+        "('commercial_partner_id.user_id', '=', user.id)]",
+        "['|', ('invoice_user_id', '=', user.id), ('invoice_user_id', '=', False)]",
+    ),
 }
 
 

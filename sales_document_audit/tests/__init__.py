@@ -5,4 +5,5 @@ from . import test_role_matrix
 from . import test_access_logging
 from . import test_audit_alerts
 from . import test_translation
+from . import test_hostile_audit
 from . import test_audit_reports

@@ -1,45 +1,63 @@
 import xmlrpc.client
 
+from odoo import Command
 from odoo.tests import HttpCase, tagged
 
 from .common import AuditCase
 
-ACCESS_ERROR = 4  # XML-RPC fault code of an AccessError (odoo.addons.base.controllers.rpc)
+# XML-RPC fault codes (odoo.addons.base.controllers.rpc).
+ACCESS_ERROR = 4  # AccessError: refused by an access right or a record rule
+BUSINESS_ERROR = 2  # UserError / ValidationError: refused by a business check
+
+# Outcomes of one attempt: done, refused by a rule (ACL or record rule),
+# refused by a business check.
+DONE, RULE, BUSINESS = "d", "r", "b"
 OPERATIONS = {"R": "read", "W": "write", "C": "create", "U": "unlink"}
 DOC_TYPES = ("order", "delivery", "invoice", "credit_note", "payment")
 
-# role -> doc type -> (rights on own-customer documents, rights on others' documents)
+# role -> doc type -> (outcomes on own-customer documents, on others'), one
+# letter per operation in the order read, write, create, unlink.
 EXPECTED = {
     "salesman": {
-        "order": ("RWC", ""),
-        "delivery": ("RWC", ""),
-        "invoice": ("R", ""),
-        "credit_note": ("R", ""),
-        "payment": ("R", ""),
+        "order": ("dddr", "rrrr"),
+        "delivery": ("dddr", "rrrr"),
+        "invoice": ("drrr", "rrrr"),
+        "credit_note": ("drrr", "rrrr"),
+        "payment": ("drrr", "rrrr"),
     },
     "manager": {
-        "order": ("RWCU", "RWCU"),
-        "delivery": ("RWCU", "RWCU"),
-        "invoice": ("R", "R"),
-        "credit_note": ("R", "R"),
-        "payment": ("R", "R"),
+        # A draft is not deleted outright: the registry asks for a reason and archives it.
+        "order": ("dddb", "dddb"),
+        "delivery": ("dddd", "dddd"),
+        "invoice": ("drrr", "drrr"),
+        "credit_note": ("drrr", "drrr"),
+        "payment": ("drrr", "drrr"),
     },
     "warehouse": {
-        "order": ("RW", "RW"),
-        "delivery": ("RWCU", "RWCU"),
-        "invoice": ("", ""),
-        "credit_note": ("", ""),
-        "payment": ("", ""),
+        "order": ("ddrr", "ddrr"),
+        "delivery": ("dddd", "dddd"),
+        "invoice": ("rrrr", "rrrr"),
+        "credit_note": ("rrrr", "rrrr"),
+        "payment": ("rrrr", "rrrr"),
     },
     "accountant": {
-        "order": ("R", "R"),
-        "delivery": ("R", "R"),
-        "invoice": ("RWCU", "RWCU"),
-        "credit_note": ("RWCU", "RWCU"),
-        "payment": ("RWCU", "RWCU"),
+        "order": ("drrr", "drrr"),
+        "delivery": ("drrr", "drrr"),
+        "invoice": ("dddd", "dddd"),
+        "credit_note": ("dddd", "dddd"),
+        "payment": ("dddd", "dddd"),
     },
-    "auditor": dict.fromkeys(DOC_TYPES, ("R", "R")),
-    "officer": dict.fromkeys(DOC_TYPES, ("R", "R")),
+    "auditor": dict.fromkeys(DOC_TYPES, ("drrr", "drrr")),
+    "officer": dict.fromkeys(DOC_TYPES, ("drrr", "drrr")),
+    # A portal user reads their own orders and invoices (Odoo's portal
+    # rules, what the portal pages show) and nothing of other customers.
+    "portal": {
+        "order": ("drrr", "rrrr"),
+        "delivery": ("rrrr", "rrrr"),
+        "invoice": ("drrr", "rrrr"),
+        "credit_note": ("drrr", "rrrr"),
+        "payment": ("rrrr", "rrrr"),
+    },
 }
 
 
@@ -57,7 +75,10 @@ class TestRoleMatrix(AuditCase, HttpCase):
             "officer": cls._create_user(
                 "sd_officer", "Oscar Officer", ["sales_document_audit.group_security_officer"]
             ),
+            "portal": cls._create_user("sd_portal", "Paula Portal", ["base.group_portal"]),
         }
+        # The portal user is a contact of the salesperson's customer.
+        cls.users["portal"].partner_id.parent_id = cls.customer
         for user in cls.users.values():
             user.password = f"{user.login}-pw"
 
@@ -114,8 +135,8 @@ class TestRoleMatrix(AuditCase, HttpCase):
         "payment": "account.payment",
     }
 
-    def _rpc(self, user, model, method, args, kwargs=None):
-        """Call the server over XML-RPC; True if allowed, False on an access error."""
+    def _call(self, user, model, method, args, kwargs=None):
+        """Call the server over XML-RPC as ``user``: DONE, RULE or BUSINESS."""
         self.env.flush_all()
         try:
             self.xmlrpc_object.execute_kw(
@@ -123,23 +144,30 @@ class TestRoleMatrix(AuditCase, HttpCase):
             )
         except xmlrpc.client.Fault as fault:
             if fault.faultCode == ACCESS_ERROR:
-                return False
-            if fault.faultCode != 2:  # a business error means access was granted
-                self.fail(f"{user.login} {model}.{method}: unexpected server error {fault.faultString}")
+                return RULE
+            if fault.faultCode == BUSINESS_ERROR:
+                return BUSINESS
+            self.fail(f"{user.login} {model}.{method}: unexpected server error {fault.faultString}")
         finally:
             self.env.invalidate_all()
-        return True
+        return DONE
+
+    def _rpc(self, user, model, method, args, kwargs=None):
+        """True when the call was done, False when a rule refused it."""
+        outcome = self._call(user, model, method, args, kwargs)
+        self.assertNotEqual(outcome, BUSINESS, f"{user.login} {model}.{method}: refused by a business check")
+        return outcome == DONE
 
     def _attempt(self, user, doc_type, letter, record, partner, salesman):
         model = self.MODELS[doc_type]
         if letter == "R":
-            return self._rpc(user, model, "read", [record.ids], {"fields": ["display_name"]})
+            return self._call(user, model, "read", [record.ids], {"fields": ["display_name"]})
         if letter == "W":
-            return self._rpc(user, model, "write", [record.ids, self.WRITE_VALS[doc_type]])
+            return self._call(user, model, "write", [record.ids, self.WRITE_VALS[doc_type]])
         if letter == "C":
-            return self._rpc(user, model, "create", [[self._create_vals(doc_type, partner, salesman)]])
+            return self._call(user, model, "create", [[self._create_vals(doc_type, partner, salesman)]])
         target = self.env[model].sudo().create(self._create_vals(doc_type, partner, salesman))
-        return self._rpc(user, model, "unlink", [target.ids])
+        return self._call(user, model, "unlink", [target.ids])
 
     # ------------------------------------------------------------------
     # Tests
@@ -148,21 +176,97 @@ class TestRoleMatrix(AuditCase, HttpCase):
     def test_role_matrix_over_xmlrpc(self):
         own = self._documents(self.customer, self.salesman)
         others = self._documents(self.other_customer, self.salesman_2)
+        names = {DONE: "done", RULE: "refused by a rule", BUSINESS: "refused by a business check"}
         mismatches = []
         for role, user in self.users.items():
             for doc_type in DOC_TYPES:
-                for scope, docs, partner, salesman, rights in (
-                    ("own", own, self.customer, self.salesman, EXPECTED[role][doc_type][0]),
-                    ("others", others, self.other_customer, self.salesman_2, EXPECTED[role][doc_type][1]),
-                ):
-                    for letter in "RWCU":
-                        allowed = self._attempt(user, doc_type, letter, docs[doc_type], partner, salesman)
-                        if allowed != (letter in rights):
+                for index, (scope, docs, partner, salesman) in enumerate((
+                    ("own", own, self.customer, self.salesman),
+                    ("others", others, self.other_customer, self.salesman_2),
+                )):
+                    expected = EXPECTED[role][doc_type][index]
+                    for letter, wanted in zip("RWCU", expected, strict=True):
+                        outcome = self._attempt(user, doc_type, letter, docs[doc_type], partner, salesman)
+                        if outcome != wanted:
                             mismatches.append(
                                 f"{role} {OPERATIONS[letter]} {scope} {doc_type}: "
-                                f"{'allowed' if allowed else 'denied'}, expected the opposite"
+                                f"{names[outcome]}, expected {names[wanted]}"
                             )
         self.assertFalse(mismatches, "\n".join(mismatches))
+
+    def test_portal_user_reads_own_documents_only_through_the_portal(self):
+        own = self._documents(self.customer, self.salesman)
+        others = self._documents(self.other_customer, self.salesman_2)
+        portal = self.users["portal"]
+        for doc_type in DOC_TYPES:
+            record = others[doc_type]
+            self.env.flush_all()
+            try:
+                rows = self.xmlrpc_object.execute_kw(
+                    self.env.cr.dbname, portal.id, "sd_portal-pw", record._name, "search_read",
+                    [[("id", "=", record.id)]], {"fields": ["display_name"]},
+                )
+            except xmlrpc.client.Fault as fault:
+                self.assertEqual(fault.faultCode, ACCESS_ERROR, fault.faultString)
+            else:
+                self.assertEqual(rows, [], f"portal: another customer's {doc_type}")
+        # Their own order through the portal page, with its access token; never another customer's.
+        order = own["order"]
+        self.authenticate(portal.login, f"{portal.login}-pw")
+        response = self.url_open(f"/my/orders/{order.id}?access_token={order._portal_ensure_token()}")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(order.name, response.text)
+        foreign = others["order"]
+        response = self.url_open(f"/my/orders/{foreign.id}")
+        self.assertNotIn(foreign.name, response.text)
+
+    def test_salesperson_of_company_a_reads_nothing_of_company_b(self):
+        company_b = self.env["res.company"].create({"name": "Beta Trading Ltd."})
+        # The customer's salesperson is the company A salesperson: only the
+        # company rules keep company B's documents away from them.
+        partner_b = self.env["res.partner"].create({
+            "name": "Beta customer", "is_company": True, "user_id": self.salesman.id, "company_id": company_b.id,
+        })
+        product_b = self.env["product.product"].create({"name": "Beta widget", "type": "consu", "company_id": company_b.id})
+        order_b = self.env["sale.order"].with_company(company_b).create({
+            "partner_id": partner_b.id,
+            "user_id": self.salesman.id,
+            "company_id": company_b.id,
+            "order_line": [Command.create({"product_id": product_b.id, "product_uom_qty": 1.0})],
+        })
+        warehouse_b = self.env["stock.warehouse"].search([("company_id", "=", company_b.id)], limit=1)
+        picking_b = self.env["stock.picking"].with_company(company_b).create({
+            "partner_id": partner_b.id,
+            "picking_type_id": warehouse_b.out_type_id.id,
+            "location_id": warehouse_b.lot_stock_id.id,
+            "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+            "company_id": company_b.id,
+            "move_ids": [Command.create({
+                "name": product_b.name,
+                "product_id": product_b.id,
+                "product_uom_qty": 1.0,
+                "location_id": warehouse_b.lot_stock_id.id,
+                "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+                "company_id": company_b.id,
+            })],
+        })
+        salesman = self.users["salesman"]
+        self.assertEqual(self._call(salesman, "sale.order", "read", [order_b.ids], {"fields": ["name"]}), RULE)
+        for model, domain in (
+            ("sale.order", [("company_id", "=", company_b.id)]),
+            ("stock.picking", [("company_id", "=", company_b.id)]),
+            ("stock.move", [("company_id", "=", company_b.id)]),
+            ("sale.report", [("company_id", "=", company_b.id)]),
+            ("sales.document", [("company_id", "=", company_b.id)]),
+        ):
+            self.env.flush_all()
+            rows = self.xmlrpc_object.execute_kw(
+                self.env.cr.dbname, salesman.id, "sd_salesman-pw", model, "search_read", [domain],
+                {"fields": ["id"]},
+            )
+            self.assertEqual(rows, [], f"{model} of company B")
+        self.assertEqual(self._call(salesman, "stock.picking", "read", [picking_b.ids], {"fields": ["name"]}), RULE)
+        self.assertEqual(self._call(salesman, "stock.move", "read", [picking_b.move_ids.ids], {"fields": ["name"]}), RULE)
 
     def test_no_leak_of_unassigned_orders_and_registry_follows(self):
         own = self._documents(self.customer, self.salesman)

@@ -1,0 +1,67 @@
+from odoo import _, fields, models
+from odoo.exceptions import AccessError
+
+from ..tools import chain
+
+# Groups that may give a customer to another salesperson.
+REASSIGN_GROUPS = ("sales_team.group_sale_manager", "base.group_system")
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    def write(self, vals):
+        if self.env.su or not {"user_id", "parent_id", "is_company"} & set(vals):
+            return super().write(vals)
+        may_reassign = any(self.env.user.has_group(group) for group in REASSIGN_GROUPS)
+        # sudo: the owner of a partner the user cannot read still decides whose documents they are.
+        partners = self.sudo()
+        old_users = {partner.id: partner.user_id for partner in partners}
+        old_owners = {partner.id: partner.commercial_partner_id.user_id for partner in partners}
+        if "user_id" in vals and not may_reassign:
+            new_user = vals["user_id"] or False
+            if any(user.id != new_user for user in old_users.values()):
+                raise AccessError(_(
+                    "Only sales managers can change the salesperson of a customer: "
+                    "ask a sales manager to reassign %(partners)s.",
+                    partners=", ".join(partners.mapped("display_name")),
+                ))
+        result = super().write(vals)
+        if not may_reassign:
+            moved = partners.filtered(lambda partner: partner.commercial_partner_id.user_id != old_owners[partner.id])
+            if moved:
+                # Moving a contact under another company moves its documents to that company's salesperson.
+                raise AccessError(_(
+                    "Only sales managers can move %(partners)s to a company that belongs to another salesperson.",
+                    partners=", ".join(moved.mapped("display_name")),
+                ))
+        changed = partners.filtered(lambda partner: partner.user_id != old_users[partner.id])
+        if changed:
+            changed._audit_salesperson_change(old_users)
+        return result
+
+    def _audit_salesperson_change(self, old_users):
+        """One audit row per partner whose salesperson changed (who sees its documents)."""
+        Log = self.env["sales.document.audit.log"]
+        info = Log._audit_request_info()
+        now = fields.Datetime.now()
+        rows = [
+            {
+                "res_model": self._name,
+                "res_id": partner.id,
+                "res_name": partner.display_name,
+                "operation": "write",
+                "user_id": self.env.uid,
+                "timestamp": now,
+                "changes": chain.canonical_json({"fields": {"user_id": [
+                    [old_users[partner.id].id, old_users[partner.id].name] if old_users[partner.id] else None,
+                    [partner.user_id.id, partner.user_id.name] if partner.user_id else None,
+                ]}}),
+                "ip_address": info["ip_address"],
+                "user_agent": info["user_agent"],
+                "device": info["device"],
+                "company_id": partner.company_id.id or self.env.company.id,
+            }
+            for partner in self
+        ]
+        Log._insert_rows(self.env.cr, rows)
