@@ -165,17 +165,6 @@ class SalesDocumentBackup(models.Model):
         """Button: run a restore test and open its report."""
         return self.action_restore_test()
 
-    def _get_form_action(self):
-        """Window action opening this record (what public actions return over RPC)."""
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "current",
-        }
-
     # ------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------

@@ -39,6 +39,18 @@ class SalesDocumentBackupProcessMixin(models.AbstractModel):
     # Business methods
     # ------------------------------------------------------------
 
+    def _get_form_action(self):
+        """Window action opening this record: what public actions return, so
+        that they answer over XML-RPC and JSON-RPC (a record cannot)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
     def _sdb_check_process_fields(self, vals_list):
         """Refuse values of process fields unless the server's own code sends them."""
         if self.env.su or self.env.context.get(_PROCESS_KEY) is _PROCESS_WRITE:
