@@ -10,12 +10,14 @@ another company's S3 credentials, tokens read from journal snapshots.
 import json
 import os
 import shutil
+import socket
 import tempfile
 import xmlrpc.client
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo.tests import HttpCase, tagged
+from odoo import fields
+from odoo.tests import HttpCase, TransactionCase, tagged
 
 from odoo.addons.sales_document_registry.tests.common import SalesDocumentCase
 
@@ -422,3 +424,34 @@ class TestHostileBackup(BackupConfigMixin, SalesDocumentCase, HttpCase):
             kept = Journal._snapshot_fields(model)
             self.assertFalse([name for name in kept if "token" in name or "signature" in name], model)
 
+
+
+@tagged("post_install", "-at_install")
+class TestWatchdogRemovesOnlyItsWorkFile(BackupConfigMixin, TransactionCase):
+    """The watchdog removes a lost backup's work file, and no other file."""
+
+    def test_only_the_work_file_the_backup_named_is_removed(self):
+        work_dir = tempfile.mkdtemp(prefix="sdb-work-")
+        self.addCleanup(shutil.rmtree, work_dir, True)
+        self._set_option("work_dir", work_dir)
+        Backup = self.env["sales.document.backup"]
+        stale = {"kind": "full", "state": "running", "host": socket.gethostname(),
+                 "date": fields.Datetime.now() - timedelta(hours=2)}
+        own, foreign, outside = Backup.create([dict(stale, name=name) for name in ("Own", "Foreign", "Outside")])
+        elsewhere = tempfile.mkdtemp(prefix="sdb-not-work-")
+        self.addCleanup(shutil.rmtree, elsewhere, True)
+        paths = {
+            own: os.path.join(work_dir, f"sdb-{self.env.cr.dbname}-{own.id}-0123456789ab.sdb"),
+            # Another backup's name, and a file outside the work directory.
+            foreign: os.path.join(work_dir, f"sdb-{self.env.cr.dbname}-{own.id}-ba9876543210.sdb"),
+            outside: os.path.join(elsewhere, f"sdb-{self.env.cr.dbname}-{outside.id}-0123456789ab.sdb"),
+        }
+        for backup, path in paths.items():
+            with open(path, "wb") as handle:
+                handle.write(b"x")
+            backup.work_path = path
+        lost = Backup._cron_check_running()
+        self.assertEqual(lost, own | foreign | outside)
+        self.assertFalse(os.path.exists(paths[own]), "its own work file is removed")
+        self.assertTrue(os.path.exists(paths[foreign]), "a file named for another backup stays")
+        self.assertTrue(os.path.exists(paths[outside]), "a file outside the work directory stays")
