@@ -16,7 +16,7 @@ import xmlrpc.client
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.tests import HttpCase, TransactionCase, tagged
 
 from odoo.addons.sales_document_registry.tests.common import SalesDocumentCase
@@ -190,6 +190,28 @@ class TestHostileBackup(BackupConfigMixin, SalesDocumentCase, HttpCase):
             self.admin, "sales.document.backup.journal", "action_open_restored_document", [entry.ids]
         )
         self.assertEqual(self._assert_window_action(reopened, "sale.order"), copy)
+
+    def test_journaled_document_buttons_answer_over_rpc(self):
+        """The document buttons this addon extends answer True, not None (which XML-RPC cannot carry)."""
+        payment = self.env["account.payment"].create({
+            "payment_type": "inbound", "partner_type": "customer", "partner_id": self.customer.id,
+            "amount": 10.0, "journal_id": self.bank_journal.id,
+        })
+        self.assertIs(self._xmlrpc(self.admin, "account.payment", "action_post", [payment.ids]), True)
+        body = self._jsonrpc(self.admin, "account.payment", "action_cancel", [payment.ids])
+        self.assertNotIn("error", body, body.get("error"))
+        self.assertIs(body["result"], True)
+        invoice = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": self.customer.id,
+            "invoice_line_ids": [Command.create({"product_id": self.product.id, "quantity": 1, "price_unit": 10.0})],
+        })
+        self.assertIs(self._xmlrpc(self.admin, "account.move", "button_cancel", [invoice.ids]), True)
+        events = self.env["sales.document.backup.journal"].search([
+            ("res_model", "in", ("account.payment", "account.move")), ("res_id", "in", (payment.id, invoice.id)),
+        ]).mapped(lambda entry: (entry.res_model, entry.event))
+        self.assertEqual(sorted(events), [
+            ("account.move", "cancelled"), ("account.payment", "cancelled"), ("account.payment", "posted"),
+        ])
 
     # ------------------------------------------------------------------
     # Roles
