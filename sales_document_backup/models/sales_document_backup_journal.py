@@ -216,8 +216,10 @@ class SalesDocumentBackupJournal(models.Model):
         try:
             public_key = crypto.load_public_key(settings.public_key_path())
             size, digest = self._write_batch(path, public_key, chained, checkpoints, printed)
-            batch._sdb_process_write({"size": size, "sha256": digest, "key_fingerprint": crypto.key_fingerprint(public_key),
-                         "manifest": json.dumps([link for _entry, link in chained], indent=1)})
+            batch._sdb_process_write({
+                "size": size, "sha256": digest, "key_fingerprint": crypto.key_fingerprint(public_key),
+                "manifest": json.dumps([link for _entry, link in chained], indent=1),
+            })
             batch._copy_to_destinations(path, destinations, Backup._object_name("journal", batch._file_stem()))
         except crypto.BackupKeyError as exc:
             batch._mark_failed(_("The journal batch was refused: %(error)s", error=exc))
