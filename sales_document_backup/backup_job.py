@@ -88,7 +88,7 @@ def execute_full_backup(session):
         for destination_id, client in plan["targets"]:
             outcome = upload_copy(client, plan["archive_path"], plan["object_name"], result["sha256"], progress.copied)
             with session.record() as backup:
-                backup._record_copy(destination_id, plan["object_name"], outcome)
+                backup._record_copy(destination_id, plan["object_name"], outcome, client.describe())
     except BACKUP_ERRORS as exc:
         error = exc
     finally:

@@ -98,18 +98,34 @@ def work_dir():
     return path
 
 
-def s3_credentials(code=None):
-    """Credentials of the S3 destination whose code is ``code``.
+def s3_credentials(company_id, code=None):
+    """Credentials of the S3 destination of company ``company_id`` whose code is ``code``.
 
-    ``sales_backup_s3_<code>_<field>`` first, then the shared
-    ``sales_backup_s3_<field>``; what is still missing is left to boto3's
-    own chain (AWS_* environment variables, instance profile).
+    ``sales_backup_s3_company<company_id>_<code>_<field>`` first, then the
+    server-wide ``sales_backup_s3_<field>``; what is still missing is left to
+    boto3's own chain (AWS_* environment variables, instance profile). The
+    company is part of the option name so that a destination of another
+    company given the same code never gets these credentials.
     """
     credentials = {}
     for field in ("access_key", "secret_key", "session_token", "region"):
-        value = get_option(f"s3_{code}_{field}") if code else None
+        value = get_option(f"s3_company{int(company_id)}_{code}_{field}") if code and company_id else None
         credentials[field] = value or get_option(f"s3_{field}")
     return credentials
+
+
+def default_allowed_root():
+    """The backup folder of Odoo's data directory: ``<data_dir>/backups``."""
+    return os.path.join(config["data_dir"], "backups")
+
+
+def allowed_roots():
+    """Directories local destinations may use (``sales_backup_allowed_roots``,
+    comma-separated absolute paths; default: ``default_allowed_root()``),
+    symbolic links and ``..`` resolved. Relative entries are ignored."""
+    value = get_option("allowed_roots")
+    entries = [entry.strip() for entry in str(value).split(",")] if value else [default_allowed_root()]
+    return [os.path.realpath(entry) for entry in entries if entry and os.path.isabs(entry)]
 
 
 def db_params():

@@ -14,6 +14,7 @@ that point.
 
 import hashlib
 import json
+import re
 from decimal import Decimal
 
 GENESIS = "0" * 64
@@ -51,6 +52,25 @@ DOCUMENT_QUERIES = {
     ),
 }
 MODULES_QUERY = "SELECT name, latest_version FROM ir_module_module WHERE state = 'installed' ORDER BY name"
+
+
+# Field names left out of document snapshots: access tokens, passwords,
+# secrets, keys and signatures are credentials, not document content.
+SECRET_FIELD = re.compile(r"token|passw|secret|signature|api_?key|private_key|credential", re.IGNORECASE)
+
+
+def is_secret_field(name):
+    """Whether a field called ``name`` holds a secret snapshots must leave out."""
+    return bool(SECRET_FIELD.search(name or ""))
+
+
+def without_secrets(values):
+    """``values`` (a dict, or lists and dicts of them) without the secret keys, at any depth."""
+    if isinstance(values, dict):
+        return {key: without_secrets(value) for key, value in values.items() if not is_secret_field(str(key))}
+    if isinstance(values, list | tuple):
+        return [without_secrets(value) for value in values]
+    return values
 
 
 def canonical_json(value):

@@ -42,6 +42,18 @@ def _copy_blocks(src, dst, progress=None):
             progress(len(block))
 
 
+def resolve_within(path, roots):
+    """``path`` with symbolic links and ``..`` resolved when it lies inside one
+    of ``roots`` (resolved directories), else None."""
+    if not path or not os.path.isabs(path):
+        return None
+    resolved = os.path.realpath(path)
+    for root in roots:
+        if resolved == root or resolved.startswith(root.rstrip(os.sep) + os.sep):
+            return resolved
+    return None
+
+
 def _check_name(name):
     if not name or name.startswith("/") or ".." in name.split("/"):
         raise StorageError(f"Invalid object name {name!r}.")

@@ -1,3 +1,5 @@
+# The mixin first: the backup models inherit it.
+from . import sales_document_backup_process_mixin
 from . import (
     account_move,
     account_payment,

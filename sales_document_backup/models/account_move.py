@@ -26,4 +26,5 @@ class AccountMove(models.Model):
         documents = self._sdb_customer_documents().filtered(lambda m: m.state == "cancel")
         if documents:
             self.env["sales.document.backup.journal"]._enqueue(documents, "cancelled")
-        return result
+        # Odoo returns None, which XML-RPC cannot carry: integrations get True.
+        return True if result is None else result

@@ -12,11 +12,13 @@ class AccountPayment(models.Model):
         payments = self._sdb_customer_payments()
         if payments:
             self.env["sales.document.backup.journal"]._enqueue(payments, "posted")
-        return result
+        # Odoo returns None, which XML-RPC cannot carry: integrations get True.
+        return True if result is None else result
 
     def action_cancel(self):
         result = super().action_cancel()
         payments = self._sdb_customer_payments()
         if payments:
             self.env["sales.document.backup.journal"]._enqueue(payments, "cancelled")
-        return result
+        # Odoo returns None, which XML-RPC cannot carry: integrations get True.
+        return True if result is None else result

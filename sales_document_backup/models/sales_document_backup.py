@@ -1,6 +1,7 @@
 import json
 import logging
 import os
+import re
 import socket
 import uuid
 from datetime import timedelta
@@ -42,8 +43,15 @@ class SalesDocumentBackup(models.Model):
 
     _name = "sales.document.backup"
     _description = "Sales Document Backup"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "sales.document.backup.process.mixin"]
     _order = "date desc, id desc"
+    # Written by the backup process only (see the mixin): clients read them.
+    _sdb_process_fields = (
+        "name", "kind", "state", "date", "duration", "size", "sha256", "manifest", "error", "company_id",
+        "key_fingerprint", "copy_ids", "restore_test_ids", "verified", "journal_entry_ids",
+        "target_destination_ids", "progress", "progress_step", "progress_bytes", "heartbeat", "pid", "host",
+        "work_path",
+    )
 
     # ------------------------------------------------------------
     # Fields
@@ -147,31 +155,15 @@ class SalesDocumentBackup(models.Model):
 
     def action_restore_test(self):
         """Restore this backup into a scratch database and compare it with its
-        manifest; returns the ``sales.document.backup.restore.test`` record
-        (state ``passed`` or ``failed`` with a report)."""
+        manifest; returns a window action on the
+        ``sales.document.backup.restore.test`` (``res_id``), in state
+        ``passed`` or ``failed`` with a report."""
         self.ensure_one()
-        return self.env["sales.document.backup.restore.test"]._run_restore_test(self)
+        return self.env["sales.document.backup.restore.test"]._run_restore_test(self)._get_form_action()
 
     def action_restore_test_open(self):
         """Button: run a restore test and open its report."""
-        test = self.action_restore_test()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": test._name,
-            "res_id": test.id,
-            "view_mode": "form",
-            "target": "current",
-        }
-
-    def _get_form_action(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        return self.action_restore_test()
 
     # ------------------------------------------------------------
     # Business methods
@@ -224,7 +216,7 @@ class SalesDocumentBackup(models.Model):
                 company=company.name, name=running.name,
             ))
         stamp = fields.Datetime.now()
-        return self.create({
+        return self._sdb_process_create({
             "name": _("Full backup %(date)s", date=fields.Datetime.to_string(stamp)),
             "kind": "full",
             "date": stamp,
@@ -272,7 +264,7 @@ class SalesDocumentBackup(models.Model):
                 return
             try:
                 with registry.cursor() as cr:
-                    api.Environment(cr, uid, context)[self._name].browse(backup_id).write({
+                    api.Environment(cr, uid, context)[self._name].browse(backup_id)._sdb_process_write({
                         "pid": process.pid,
                         "host": socket.gethostname(),
                         "heartbeat": fields.Datetime.now(),
@@ -302,7 +294,7 @@ class SalesDocumentBackup(models.Model):
         self.ensure_one()
         dbname = self.env.cr.dbname
         archive_path = os.path.join(settings.work_dir(), f"sdb-{dbname}-{self.id}-{uuid.uuid4().hex[:12]}.sdb")
-        self.write({"work_path": archive_path, "heartbeat": fields.Datetime.now()})
+        self._sdb_process_write({"work_path": archive_path, "heartbeat": fields.Datetime.now()})
         return {
             "database": dbname,
             "archive_path": archive_path,
@@ -339,28 +331,33 @@ class SalesDocumentBackup(models.Model):
                 values.update(
                     progress=snapshot["percent"], progress_step=snapshot["step"], progress_bytes=snapshot["bytes"]
                 )
-            backup.write(values)
+            backup._sdb_process_write(values)
 
     def _record_archive(self, result):
         self.ensure_one()
-        self.write({
+        self._sdb_process_write({
             "size": result["size"],
             "sha256": result["sha256"],
             "manifest": json.dumps(result["manifest"], indent=1, sort_keys=True, default=str),
             "key_fingerprint": result["manifest"]["key_fingerprint"],
         })
 
-    def _record_copy(self, destination_id, object_name, outcome):
-        """Record the copy on one destination (see ``backup_job.upload_copy``)."""
+    def _record_copy(self, destination_id, object_name, outcome, location):
+        """Record the copy on one destination (see ``backup_job.upload_copy``),
+        with where it was written (``location``: the storage's ``describe()``):
+        retention deletes only objects recorded this way."""
         self.ensure_one()
-        values = {"backup_id": self.id, "destination_id": destination_id, "object_name": object_name}
+        values = {
+            "backup_id": self.id, "destination_id": destination_id, "object_name": object_name,
+            "location": location,
+        }
         if outcome["ok"]:
             values.update(state="done", size=outcome["size"], sha256=outcome["sha256"])
         elif outcome["mismatch"]:
             values.update(state="failed", error=_("The stored copy does not match the archive."))
         else:
             values.update(state="failed", error=str(outcome["error"]))
-        return self.env["sales.document.backup.copy"].create(values)
+        return self.env["sales.document.backup.copy"]._sdb_process_create([values])
 
     def _finish_full_backup(self, error, duration):
         """Final state: ``failed`` on an error or a missing copy, ``done`` otherwise."""
@@ -383,7 +380,7 @@ class SalesDocumentBackup(models.Model):
         values = {"duration": duration}
         if self.state == "running":
             values.update(state="done", progress=100.0, progress_step="done", progress_bytes=self.size)
-        self.write(values)
+        self._sdb_process_write(values)
 
     def _discard_partial_copies(self):
         """Remove what an interrupted backup left: its work file (on this host)
@@ -392,21 +389,37 @@ class SalesDocumentBackup(models.Model):
         problems = []
         hostname = socket.gethostname()
         for backup in self:
-            object_name = backup._object_name("full", backup._file_stem())
+            object_name = backup._get_own_object_name()
             verified = backup.copy_ids.filtered(lambda c: c.state == "done").destination_id
             for destination in backup.target_destination_ids - verified:
                 try:
                     destination._get_storage().discard(object_name)
                 except storage.StorageError as exc:
                     problems.append(_("%(name)s: %(error)s", name=destination.name, error=exc))
-            if backup.work_path and backup.host in (False, hostname):
+            work_path = backup._get_own_work_path()
+            if work_path and backup.host in (False, hostname):
                 try:
-                    os.unlink(backup.work_path)
+                    os.unlink(work_path)
                 except FileNotFoundError:
                     pass
                 except OSError as exc:
-                    problems.append(_("%(path)s: %(error)s", path=backup.work_path, error=exc.strerror or exc))
+                    problems.append(_("%(path)s: %(error)s", path=work_path, error=exc.strerror or exc))
         return problems
+
+    def _get_own_work_path(self):
+        """The recorded work file when it is one this backup wrote: inside the
+        work directory and named after this database and backup; else None."""
+        self.ensure_one()
+        path = self.work_path and os.path.realpath(self.work_path)
+        if not path or os.path.dirname(path) != os.path.realpath(settings.work_dir()):
+            return None
+        pattern = re.compile(rf"sdb-{re.escape(self.env.cr.dbname)}-{self.id}-[0-9a-f]{{12}}\.sdb")
+        return path if pattern.fullmatch(os.path.basename(path)) else None
+
+    def _get_own_object_name(self):
+        """The object name this backup writes on its destinations."""
+        self.ensure_one()
+        return self._object_name(self.kind, self._file_stem())
 
     def _fail_interrupted(self, reason):
         """The runner was stopped (signal) or crashed: clean up and fail."""
@@ -499,8 +512,9 @@ class SalesDocumentBackup(models.Model):
         """Upload the archive everywhere; mark the backup failed if any copy fails."""
         self.ensure_one()
         for destination in destinations:
-            outcome = upload_copy(destination._get_storage(), archive_path, object_name, self.sha256)
-            self._record_copy(destination.id, object_name, outcome)
+            client = destination._get_storage()
+            outcome = upload_copy(client, archive_path, object_name, self.sha256)
+            self._record_copy(destination.id, object_name, outcome, client.describe())
         failed = self.copy_ids.filtered(lambda c: c.state == "failed")
         if not destinations:
             self._mark_failed(_("No destination is configured."))
@@ -514,7 +528,7 @@ class SalesDocumentBackup(models.Model):
         """Record a failure and alert the backup administrators."""
         for backup in self:
             error = "\n".join(filter(None, [backup.error, str(message)]))
-            backup.write({"state": "failed", "error": error})
+            backup._sdb_process_write({"state": "failed", "error": error})
             _logger.error("Backup %s failed: %s", backup.name, message)
             backup._alert_managers(_("Backup failed"), str(message))
 
@@ -557,7 +571,7 @@ class SalesDocumentBackup(models.Model):
                 order="date desc, id desc",
                 limit=1,
             )
-            tests |= latest.action_restore_test()
+            tests |= tests._run_restore_test(latest)
         return tests
 
     def _download(self, directory):

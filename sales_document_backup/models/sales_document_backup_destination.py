@@ -1,3 +1,5 @@
+import os
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -6,9 +8,10 @@ from ..lib import retention, storage
 
 
 class SalesDocumentBackupDestination(models.Model):
-    """Where backups and journal batches are copied: a local directory or an
-    S3-compatible bucket. Credentials are read from the server configuration
-    by the destination's code, never stored here."""
+    """Where backups and journal batches are copied: a local directory inside
+    the roots the server configuration allows, or an S3-compatible bucket.
+    Credentials are read from the server configuration by the destination's
+    company and code, never stored here."""
 
     _name = "sales.document.backup.destination"
     _description = "Backup Destination"
@@ -20,10 +23,10 @@ class SalesDocumentBackupDestination(models.Model):
 
     name = fields.Char(compute="_compute_name", store=True, readonly=False, required=True, precompute=True)
     code = fields.Char(
-        help="Short identifier (lowercase letters, digits, underscores) naming the "
-        "credential options of this destination in the server configuration, e.g. "
-        "sales_backup_s3_<code>_access_key. Without a code, the shared options "
-        "sales_backup_s3_access_key / sales_backup_s3_secret_key apply.",
+        help="Short identifier (lowercase letters, digits, underscores) naming, with the "
+        "company's ID, the credential options of this destination in the server "
+        "configuration, e.g. sales_backup_s3_company1_<code>_access_key. Without them, the "
+        "server-wide options sales_backup_s3_access_key / sales_backup_s3_secret_key apply.",
     )
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
@@ -32,7 +35,11 @@ class SalesDocumentBackupDestination(models.Model):
         required=True,
         default="local",
     )
-    path = fields.Char(string="Directory", help="Absolute directory on the Odoo server.")
+    path = fields.Char(
+        string="Directory",
+        help="Absolute directory on the Odoo server, inside one of the directories the server "
+        "configuration allows for backups (option sales_backup_allowed_roots).",
+    )
     bucket = fields.Char()
     endpoint_url = fields.Char(
         string="Endpoint URL",
@@ -98,11 +105,18 @@ class SalesDocumentBackupDestination(models.Model):
                     )
                 )
 
-    @api.constrains("kind", "path", "bucket")
+    @api.constrains("kind", "path", "bucket", "prefix")
     def _check_location(self):
         for destination in self:
-            if destination.kind == "local" and not (destination.path or "").startswith("/"):
-                raise ValidationError(_("A local destination needs an absolute directory path."))
+            segments = (destination.prefix or "").strip("/").split("/")
+            if any(segment in (".", "..") for segment in segments):
+                raise ValidationError(_("The prefix %(prefix)s may not contain . or .. folders.",
+                                        prefix=destination.prefix))
+            if destination.kind == "local":
+                if not (destination.path or "").startswith("/"):
+                    raise ValidationError(_("A local destination needs an absolute directory path."))
+                if not destination._get_allowed_directory():
+                    raise ValidationError(destination._get_outside_roots_message())
             if destination.kind == "s3" and not destination.bucket:
                 raise ValidationError(_("An S3 destination needs a bucket."))
 
@@ -120,21 +134,21 @@ class SalesDocumentBackupDestination(models.Model):
     # ------------------------------------------------------------
 
     def action_backup_now(self):
-        """Start a full backup to this destination now; returns the backup record.
+        """Start a full backup to this destination now; returns a window
+        action whose ``res_id`` is the new ``sales.document.backup``.
 
-        The backup runs in its own process and is returned ``running``; its
+        The backup runs in its own process and is ``running`` meanwhile; its
         progress and final state (``done``, or ``failed`` with the error)
         appear on the record. With ``sales_backup_detached = False`` it runs
-        here and is returned ``done`` or ``failed``. A failed backup never
-        raises, so the failure is kept.
+        here and is ``done`` or ``failed`` when this returns. A failed backup
+        never raises, so the failure is kept.
         """
         self.ensure_one()
-        return self.env["sales.document.backup"]._run_full_backup(self)
+        return self.env["sales.document.backup"]._run_full_backup(self)._get_form_action()
 
     def action_backup_now_open(self):
         """Button: run a backup and open it."""
-        backup = self.action_backup_now()
-        return backup._get_form_action()
+        return self.action_backup_now()
 
     def action_check_connection(self):
         """Button: check the destination is reachable and writable."""
@@ -156,19 +170,40 @@ class SalesDocumentBackupDestination(models.Model):
     # Business methods
     # ------------------------------------------------------------
 
+    def _get_allowed_directory(self):
+        """The directory of a local destination (path and prefix, symbolic
+        links and ``..`` resolved) when it lies inside an allowed root, else None."""
+        self.ensure_one()
+        prefix = (self.prefix or "").strip("/")
+        path = os.path.join(self.path, prefix) if prefix and self.path else self.path
+        return storage.resolve_within(path, settings.allowed_roots())
+
+    def _get_outside_roots_message(self):
+        self.ensure_one()
+        return _(
+            "The directory %(path)s is outside the directories allowed for backups (%(roots)s). "
+            "A server administrator allows directories with the option sales_backup_allowed_roots.",
+            path=self.path, roots=", ".join(settings.allowed_roots()) or "-",
+        )
+
     def _get_storage(self):
-        """The plain-Python storage client for this destination."""
+        """The plain-Python storage client for this destination.
+
+        A local directory is checked against the allowed roots here too, each
+        time: the server configuration may have changed since it was saved.
+        """
         self.ensure_one()
         prefix = (self.prefix or "").strip("/")
         if self.kind == "local":
-            import os
-
-            return storage.LocalStorage(os.path.join(self.path, prefix) if prefix else self.path)
+            directory = self._get_allowed_directory()
+            if not directory:
+                raise storage.StorageError(self._get_outside_roots_message())
+            return storage.LocalStorage(directory)
         return storage.S3Storage(
             self.bucket,
             endpoint_url=self.endpoint_url or None,
             prefix=prefix,
-            credentials=settings.s3_credentials(self.code),
+            credentials=settings.s3_credentials(self.company_id.id, self.code),
             multipart_threshold=int(settings.get_option("s3_multipart_threshold", 64 * 1024 * 1024)),
         )
 
@@ -176,7 +211,9 @@ class SalesDocumentBackupDestination(models.Model):
         """Delete the copies the retention policy no longer keeps.
 
         The newest backup and the newest backup that passed a restore test
-        are always kept. Returns the deleted copies.
+        are always kept. Only objects this addon wrote are deleted: the copy
+        must carry the name its backup writes and the location it was written
+        to must still be this destination's. Returns the deleted copies.
         """
         Copy = self.env["sales.document.backup.copy"]
         deleted = Copy
@@ -197,16 +234,25 @@ class SalesDocumentBackupDestination(models.Model):
                 protected=protected,
             )
             expired = copies.filtered(lambda c, keep=keep: c.backup_id.id not in keep)
-            if expired:
+            if not expired:
+                continue
+            try:
                 client = destination._get_storage()
-                for copy in expired:
-                    try:
-                        client.delete(copy.object_name)
-                    except storage.StorageError as exc:
-                        copy.error = str(exc)
-                        continue
-                    copy.state = "deleted"
-                    deleted |= copy
+            except storage.StorageError as exc:
+                expired._sdb_process_write({"error": str(exc)})
+                continue
+            for copy in expired:
+                refusal = copy._get_retention_refusal(client)
+                if refusal:
+                    copy._sdb_process_write({"error": refusal})
+                    continue
+                try:
+                    client.delete(copy.object_name)
+                except storage.StorageError as exc:
+                    copy._sdb_process_write({"error": str(exc)})
+                    continue
+                copy._sdb_process_write({"state": "deleted"})
+                deleted |= copy
         return deleted
 
     @api.model

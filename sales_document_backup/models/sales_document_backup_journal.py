@@ -38,7 +38,14 @@ class SalesDocumentBackupJournal(models.Model):
 
     _name = "sales.document.backup.journal"
     _description = "Document Journal Entry"
+    _inherit = ["sales.document.backup.process.mixin"]
     _order = "id desc"
+    # Written when the snapshot is taken, sent or restored, never by a client.
+    _sdb_process_fields = (
+        "name", "res_model", "res_id", "event", "company_id", "snapshot", "sha256", "state", "sequence",
+        "prev_hash", "entry_hash", "backup_id", "restored_by_id", "restored_on", "restored_res_id",
+        "restored_mode",
+    )
 
     name = fields.Char(string="Document", readonly=True)
     res_model = fields.Char(string="Model", required=True, readonly=True, index=True)
@@ -81,10 +88,14 @@ class SalesDocumentBackupJournal(models.Model):
 
     @api.model
     def _snapshot_fields(self, model):
-        """Stored fields kept in snapshots (no binaries, no one2many)."""
+        """Stored fields kept in snapshots: no binaries (signature images
+        included), no one2many, and no secrets (access tokens, passwords,
+        signatures: see ``manifest.is_secret_field``), which Backup Viewers
+        would otherwise read in the journal."""
         return [
             name for name, field in self.env[model]._fields.items()
             if field.store and field.type not in SKIPPED_TYPES and name not in models.MAGIC_COLUMNS
+            and not manifest.is_secret_field(name)
         ]
 
     @api.model
@@ -93,9 +104,9 @@ class SalesDocumentBackupJournal(models.Model):
         if not records:
             return []
         # sudo: the snapshot holds every stored field, including those behind
-        # groups the user confirming the document may not have.
+        # groups the user confirming the document may not have (secrets excepted).
         rows = records.sudo().read(self._snapshot_fields(records._name), load=None)
-        return [json.loads(manifest.canonical_json(row)) for row in rows]
+        return [json.loads(manifest.canonical_json(manifest.without_secrets(row))) for row in rows]
 
     @api.model
     def _prepare_snapshot(self, record):
@@ -182,7 +193,7 @@ class SalesDocumentBackupJournal(models.Model):
             return Backup
         last = self.search([("state", "=", "sent"), ("company_id", "=", company.id)], order="sequence desc", limit=1)
         stamp = fields.Datetime.now()
-        batch = Backup.create({
+        batch = Backup._sdb_process_create({
             "name": _("Journal %(date)s", date=fields.Datetime.to_string(stamp)),
             "kind": "journal",
             "date": stamp,
@@ -205,8 +216,10 @@ class SalesDocumentBackupJournal(models.Model):
         try:
             public_key = crypto.load_public_key(settings.public_key_path())
             size, digest = self._write_batch(path, public_key, chained, checkpoints, printed)
-            batch.write({"size": size, "sha256": digest, "key_fingerprint": crypto.key_fingerprint(public_key),
-                         "manifest": json.dumps([link for _entry, link in chained], indent=1)})
+            batch._sdb_process_write({
+                "size": size, "sha256": digest, "key_fingerprint": crypto.key_fingerprint(public_key),
+                "manifest": json.dumps([link for _entry, link in chained], indent=1),
+            })
             batch._copy_to_destinations(path, destinations, Backup._object_name("journal", batch._file_stem()))
         except crypto.BackupKeyError as exc:
             batch._mark_failed(_("The journal batch was refused: %(error)s", error=exc))
@@ -216,13 +229,13 @@ class SalesDocumentBackupJournal(models.Model):
             if os.path.exists(path):
                 os.unlink(path)
         if batch.state == "running":
-            batch.state = "done"
+            batch._sdb_process_write({"state": "done"})
             if checkpoints:
                 self.env["ir.config_parameter"].sudo().set_param(  # sudo: internal bookkeeping
                     f"sales_document_backup.audit_checkpoint_sent_{company.id}", last_checkpoint
                 )
             for entry, link in chained:
-                entry.write({
+                entry._sdb_process_write({
                     "state": "sent",
                     "sequence": link["sequence"],
                     "prev_hash": link["prev_hash"],

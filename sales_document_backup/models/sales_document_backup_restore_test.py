@@ -21,8 +21,10 @@ class SalesDocumentBackupRestoreTest(models.Model):
 
     _name = "sales.document.backup.restore.test"
     _description = "Backup Restore Test"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "sales.document.backup.process.mixin"]
     _order = "date desc, id desc"
+    # A passed test protects its backup from retention: only the test itself writes its result.
+    _sdb_process_fields = ("backup_id", "date", "state", "duration", "report", "scratch_database")
 
     name = fields.Char(compute="_compute_name")
     backup_id = fields.Many2one("sales.document.backup", required=True, ondelete="cascade", readonly=True, index=True)
@@ -51,7 +53,7 @@ class SalesDocumentBackupRestoreTest(models.Model):
     @api.model
     def _run_restore_test(self, backup):
         """Run the whole test for ``backup``; returns the test record (never raises)."""
-        test = self.create({"backup_id": backup.id})
+        test = self._sdb_process_create([{"backup_id": backup.id}])
         started = time.monotonic()
         lines = []
         scratch = f"{self.env.cr.dbname[:30]}_restore_{uuid.uuid4().hex[:8]}"
@@ -68,7 +70,7 @@ class SalesDocumentBackupRestoreTest(models.Model):
             except Exception as exc:  # noqa: BLE001 - reported, the test result stands
                 lines.append(_("Could not drop the scratch database %(db)s: %(error)s", db=scratch, error=exc))
             shutil.rmtree(tmp, ignore_errors=True)
-        test.write({
+        test._sdb_process_write({
             "state": "passed" if passed else "failed",
             "report": "\n".join(str(line) for line in lines),
             "duration": time.monotonic() - started,

@@ -2,6 +2,7 @@ from . import (
     test_backup,
     test_dashboard_tour,
     test_detached,
+    test_hostile_backup,
     test_install,
     test_journal,
     test_journal_restore,

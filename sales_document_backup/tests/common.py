@@ -98,16 +98,29 @@ class BackupConfigMixin:
     def _set_up_local_backup(cls, label, code, name, **options):
         """Keys, backup options and a local destination in a temporary directory, for a test class.
 
-        Returns ``(destination, directory, private key path, public key path)``.
+        The system temporary directory is the allowed root (``sales_backup_allowed_roots``)
+        unless ``options`` name another. Returns ``(destination, directory, private key
+        path, public key path)``.
         """
         private, public = key_pair(label)
         directory = tempfile.mkdtemp(prefix=f"sd-{label}-")
         cls.addClassCleanup(shutil.rmtree, directory, True)
+        options.setdefault("allowed_roots", tempfile.gettempdir())
         cls._set_backup_options(public_key=public, private_key=private, **options)
         destination = cls.env["sales.document.backup.destination"].create(
             {"name": name, "code": code, "kind": "local", "path": directory}
         )
         return destination, directory, private, public
+
+    @staticmethod
+    def _action_record(env, action):
+        """The record a window action returned by a public action opens."""
+        return env[action["res_model"]].browse(action["res_id"])
+
+    @staticmethod
+    def _s3_option(company, code, field):
+        """Name (without ``sales_backup_``) of a credential option of a destination."""
+        return f"s3_company{company.id}_{code}_{field}"
 
     def _set_option(self, name, value):
         """Same, for the duration of one test."""

@@ -34,9 +34,12 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
             detached="0",
             public_key=cls.public_path,
             private_key=cls.private_path,
-            s3_minio_access_key=cls.s3.access_key,
-            s3_minio_secret_key=cls.s3.secret_key,
-            s3_minio_region="us-east-1",
+            allowed_roots=tempfile.gettempdir(),
+            **{
+                cls._s3_option(cls.env.company, "minio", "access_key"): cls.s3.access_key,
+                cls._s3_option(cls.env.company, "minio", "secret_key"): cls.s3.secret_key,
+                cls._s3_option(cls.env.company, "minio", "region"): "us-east-1",
+            },
         )
         Destination = cls.env["sales.document.backup.destination"]
         cls.local = Destination.create({"name": "Local disk", "code": "disk", "kind": "local", "path": cls.local_dir})
@@ -86,15 +89,17 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
             "prefix": "shared", "company_id": self.env.company.id,
         })
         self.assertEqual(destination.name, "sdb-backups/shared")
-        backup = destination.action_backup_now()
-        self.assertEqual(backup._name, "sales.document.backup")
+        action = destination.action_backup_now()
+        self.assertEqual(action["res_model"], "sales.document.backup")
+        backup = self._action_record(self.env, action)
         self.assertEqual(backup.state, "done", backup.error)
         data = self.s3.client().get_object(Bucket="sdb-backups", Key=f"shared/{backup.copy_ids.object_name}")
         self.assertEqual(hashlib.sha256(data["Body"].read()).hexdigest(), backup.sha256)
 
     def test_restore_test_passes_and_drops_scratch_database(self):
-        test = self.backup.action_restore_test()
-        self.assertEqual(test._name, "sales.document.backup.restore.test")
+        action = self.backup.action_restore_test()
+        self.assertEqual(action["res_model"], "sales.document.backup.restore.test")
+        test = self._action_record(self.env, action)
         self.assertEqual(test.state, "passed", test.report)
         self.assertIn("PASSED", test.report)
         self.assertTrue(self.backup.verified)
@@ -106,7 +111,7 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
 
     def test_restore_test_with_wrong_key_fails_and_alerts(self):
         self._set_option("private_key", key_pair("other")[0])
-        test = self.backup.action_restore_test()
+        test = self._action_record(self.env, self.backup.action_restore_test())
         self.assertEqual(test.state, "failed")
         self.assertIn("another key", test.report)
         self.assertFalse(self.backup.verified)
@@ -129,7 +134,7 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
             with open(path, "wb") as handle:
                 handle.write(bytes(corrupted))
             client.put_object(Bucket="sdb-backups", Key=key, Body=original[: len(original) // 3])
-            test = self.backup.action_restore_test()
+            test = self._action_record(self.env, self.backup.action_restore_test())
             self.assertEqual(test.state, "failed")
             self.assertIn("does not match its recorded checksum", test.report)
         finally:
@@ -140,7 +145,7 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
     def test_restore_test_when_storage_is_gone(self):
         self.local.path = os.path.join(self.local_dir, "moved-away")
         self.bucket.bucket = "sdb-no-such-bucket"
-        test = self.backup.action_restore_test()
+        test = self._action_record(self.env, self.backup.action_restore_test())
         self.assertEqual(test.state, "failed")
         self.assertIn("FAILED", test.report)
 
@@ -155,10 +160,16 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
         cls.private_path, cls.public_path = key_pair("main")
         cls.local_dir = tempfile.mkdtemp(prefix="sdb-local-")
         cls.addClassCleanup(shutil.rmtree, cls.local_dir, True)
-        cls._set_backup_options(detached="0", public_key=cls.public_path, private_key=cls.private_path)
+        cls._set_backup_options(
+            detached="0", public_key=cls.public_path, private_key=cls.private_path,
+            allowed_roots=tempfile.gettempdir(),
+        )
         cls.local = cls.env["sales.document.backup.destination"].create(
             {"name": "Local disk", "code": "disk", "kind": "local", "path": cls.local_dir}
         )
+
+    def _backup_now(self, destination):
+        return self._action_record(self.env, destination.action_backup_now())
 
     def _listing(self):
         found = []
@@ -168,7 +179,7 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
 
     def test_missing_public_key_refuses_backup(self):
         self._set_option("public_key", "")
-        backup = self.local.action_backup_now()
+        backup = self._backup_now(self.local)
         self.assertEqual(backup.state, "failed")
         self.assertIn("No public key", backup.error)
         self.assertFalse(backup.copy_ids)
@@ -177,7 +188,7 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
 
     def test_unreadable_public_key_refuses_backup(self):
         self._set_option("public_key", "/nonexistent/backup-public.pem")
-        backup = self.local.action_backup_now()
+        backup = self._backup_now(self.local)
         self.assertEqual(backup.state, "failed")
         self.assertIn("cannot be read", backup.error)
 
@@ -186,7 +197,7 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
         with open(blocker, "w") as handle:
             handle.write("x")
         self.local.path = os.path.join(blocker, "backups")
-        backup = self.local.action_backup_now()
+        backup = self._backup_now(self.local)
         self.assertEqual(backup.state, "failed")
         self.assertEqual(backup.copy_ids.state, "failed")
         self.assertIn("Cannot write", backup.error)
@@ -194,20 +205,24 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
     def test_s3_server_down_fails_and_leaves_nothing(self):
         s3 = MotoS3().start()
         s3.create_bucket("sdb-down")
-        self._set_option("s3_down_access_key", s3.access_key)
-        self._set_option("s3_down_secret_key", s3.secret_key)
+        self._set_option(self._s3_option(self.env.company, "down", "access_key"), s3.access_key)
+        self._set_option(self._s3_option(self.env.company, "down", "secret_key"), s3.secret_key)
         destination = self.env["sales.document.backup.destination"].create({
             "name": "Down", "code": "down", "kind": "s3", "bucket": "sdb-down", "endpoint_url": s3.endpoint_url,
         })
         s3.stop()
-        backup = destination.action_backup_now()
+        backup = self._backup_now(destination)
         self.assertEqual(backup.state, "failed")
         self.assertEqual(backup.copy_ids.state, "failed")
         self.assertIn("S3 upload", backup.error)
 
     def test_one_failing_destination_fails_the_backup(self):
+        blocker = os.path.join(self.local_dir, "not-a-directory")
+        with open(blocker, "w") as handle:
+            handle.write("x")
+        self.addCleanup(os.unlink, blocker)
         bad = self.env["sales.document.backup.destination"].create(
-            {"name": "Gone", "code": "gone", "kind": "local", "path": "/proc/sdb-cannot-write-here"}
+            {"name": "Gone", "code": "gone", "kind": "local", "path": os.path.join(blocker, "backups")}
         )
         backup = self.env["sales.document.backup"]._run_full_backup(self.local | bad)
         self.assertEqual(backup.state, "failed")
@@ -233,7 +248,7 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
         os.chmod(script, 0o755)
         self.addCleanup(os.unlink, script)
         self._set_option("pg_dump", script)
-        backup = self.local.action_backup_now()
+        backup = self._backup_now(self.local)
         self.assertEqual(backup.state, "failed")
         self.assertIn("killed by signal 9", backup.error)
         self.assertFalse(self._listing(), "no partial archive is left on the destination")

@@ -45,7 +45,8 @@ class TestDetachedBackup(BackupConfigMixin, TransactionCase):
         cls.scripts_dir = tempfile.mkdtemp(prefix="sdb-detached-scripts-")
         cls.addClassCleanup(shutil.rmtree, cls.scripts_dir, True)
         cls._set_backup_options(
-            detached="1", public_key=cls.public_path, private_key=cls.private_path, heartbeat_interval="0.3"
+            detached="1", public_key=cls.public_path, private_key=cls.private_path, heartbeat_interval="0.3",
+            allowed_roots=tempfile.gettempdir(),
         )
 
     def setUp(self):
@@ -76,7 +77,8 @@ class TestDetachedBackup(BackupConfigMixin, TransactionCase):
     def _start(self):
         """Start a detached backup; the runner is spawned when the cursor commits."""
         with self._committed() as env:
-            backup = env["sales.document.backup.destination"].browse(self.destination_id).action_backup_now()
+            action = env["sales.document.backup.destination"].browse(self.destination_id).action_backup_now()
+            backup = self._action_record(env, action)
             self.assertEqual(backup.state, "running", "the backup is handed back while it runs")
             self.assertFalse(backup.pid, "nothing runs before the record is committed")
             backup_id = backup.id
@@ -156,7 +158,7 @@ class TestDetachedBackup(BackupConfigMixin, TransactionCase):
             self.assertEqual(backup.copy_ids.mapped("state"), ["done"])
             self.assertEqual(backup.progress_bytes, backup.size)
             self.assertEqual(len(self._files(self.local_dir)), 1)
-            test = backup.action_restore_test()
+            test = self._action_record(env, backup.action_restore_test())
             self.assertEqual(test.state, "passed", test.report)
 
     def test_killed_runner_is_failed_by_the_watchdog(self):
@@ -200,7 +202,7 @@ class TestDetachedBackup(BackupConfigMixin, TransactionCase):
     def test_runner_that_cannot_start_fails_the_backup(self):
         self._set_option("python", os.path.join(self.scripts_dir, "no-such-python"))
         with self._committed() as env:
-            backup_id = env["sales.document.backup.destination"].browse(self.destination_id).action_backup_now().id
+            backup_id = env["sales.document.backup.destination"].browse(self.destination_id).action_backup_now()["res_id"]
         values = self._read(backup_id, "state", "error")
         self.assertEqual(values["state"], "failed")
         self.assertIn("could not be started", values["error"])

@@ -23,8 +23,11 @@ class TestDocumentJournal(BackupConfigMixin, SalesDocumentCase):
         cls.local_dir = tempfile.mkdtemp(prefix="sdb-journal-")
         cls.addClassCleanup(shutil.rmtree, cls.local_dir, True)
         cls._set_backup_options(
-            public_key=cls.public_path, private_key=cls.private_path,
-            s3_jr_access_key=cls.s3.access_key, s3_jr_secret_key=cls.s3.secret_key,
+            public_key=cls.public_path, private_key=cls.private_path, allowed_roots=tempfile.gettempdir(),
+            **{
+                cls._s3_option(cls.env.company, "jr", "access_key"): cls.s3.access_key,
+                cls._s3_option(cls.env.company, "jr", "secret_key"): cls.s3.secret_key,
+            },
         )
         Destination = cls.env["sales.document.backup.destination"]
         cls.destinations = Destination.create([

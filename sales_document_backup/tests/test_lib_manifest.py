@@ -32,3 +32,12 @@ class TestManifest(BaseCase):
 
     def test_canonical_json_is_stable(self):
         self.assertEqual(manifest.canonical_json({"b": 1, "a": "é"}), '{"a":"é","b":1}'.encode())
+
+    def test_secrets_left_out(self):
+        for name in ("access_token", "payment_token_id", "signature", "approval_signature", "password",
+                     "client_secret", "api_key", "PASSWORD_HASH"):
+            self.assertTrue(manifest.is_secret_field(name), name)
+        for name in ("name", "partner_id", "amount_total", "signed_by", "state"):
+            self.assertFalse(manifest.is_secret_field(name), name)
+        row = {"name": "S1", "access_token": "abc", "lines": [{"id": 1, "signature": "xyz", "qty": 2}]}
+        self.assertEqual(manifest.without_secrets(row), {"name": "S1", "lines": [{"id": 1, "qty": 2}]})

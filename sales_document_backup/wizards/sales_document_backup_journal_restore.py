@@ -100,17 +100,16 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
         if blocker:
             raise UserError(blocker)
         snapshot = entry._load_from_destination()
-        annotated = self.with_context(sales_document_audit_annotation={"restored_from": {
+        annotation = {"restored_from": {
             "journal_entry_id": entry.id,
             "sequence": entry.sequence,
             "snapshot_sha256": entry.sha256,
             "mode": self.mode,
-        }})
+        }}
         if self.mode == "in_place":
-            record = annotated._restore_in_place(entry, snapshot)
+            record = self._restore_in_place(entry, snapshot, annotation)
         else:
-            record = annotated._create_draft(entry.res_model, snapshot)
-        record = record.with_context(self.env.context)
+            record = self._create_draft(entry.res_model, snapshot, annotation)
         self._record_restore(entry, record)
         return {"type": "ir.actions.act_window", "res_model": record._name, "res_id": record.id, "view_mode": "form"}
 
@@ -122,7 +121,7 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
             "snapshot SHA-256 %(sha)s.",
             how=how.lower(), user=self.env.user.name, entry=entry.sequence, name=entry.name, sha=entry.sha256,
         ))
-        entry.write({
+        entry._sdb_process_write({
             "restored_by_id": self.env.uid,
             "restored_on": fields.Datetime.now(),
             "restored_res_id": record.id,
@@ -254,7 +253,14 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
             lines = [self._convert(line_model, line_fields, line) for line in snapshot.get("lines", [])]
         return values, lines_field, lines
 
-    def _create_draft(self, model, snapshot):
+    @api.model
+    def _annotate_audit(self, record, annotation):
+        """Say in the document's audit row where it came from, when the audit
+        addon is installed (server-side API: no context key a client could send)."""
+        if hasattr(record, "_sd_audit_annotate"):
+            record._sd_audit_annotate(annotation)
+
+    def _create_draft(self, model, snapshot, annotation):
         values, lines_field, lines = self._prepare_values(model, snapshot)
         if self.env[model].browse(snapshot["fields"]["id"]).exists():
             # The original is still there: a copy with the same customer
@@ -263,9 +269,13 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
                 values.pop(name, None)
         if lines_field:
             values[lines_field] = [Command.create(line) for line in lines]
-        return self.env[model].create(values)
+        record = self.env[model].create(values)
+        # Right after the create, in its transaction: the annotation joins the
+        # pending create row of the audit trail, written at commit.
+        self._annotate_audit(record, annotation)
+        return record
 
-    def _restore_in_place(self, entry, snapshot):
+    def _restore_in_place(self, entry, snapshot, annotation):
         """Rewrite the original from the snapshot, or bring a deleted one back."""
         model = entry.res_model
         values, lines_field, lines = self._prepare_values(model, snapshot)
@@ -274,7 +284,12 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
             if model == "sale.order":
                 values["name"] = snapshot["fields"]["name"]
             values[lines_field] = [Command.create(line) for line in lines]
-            return self.env[model].create(values)
+            record = self.env[model].create(values)
+            self._annotate_audit(record, annotation)
+            return record
+        # Before the first write (unarchive, back to draft, rewrite): they all
+        # end in the one audit row of this transaction, annotated.
+        self._annotate_audit(original, annotation)
         if model == "sale.order":
             if not original.active:
                 original.action_unarchive()
@@ -285,4 +300,7 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
         values[lines_field] = [Command.delete(line.id) for line in original[lines_field]]
         values[lines_field] += [Command.create(line) for line in lines]
         original.write(values)
+        # Again after the writes (same annotation, merged): it holds whether the
+        # audit trail takes annotations before its row exists or only after.
+        self._annotate_audit(original, annotation)
         return original
