@@ -12,6 +12,7 @@ class AccountMove(models.Model):
         "invoice_date_due", "date", "ref", "payment_reference", "currency_id", "journal_id",
         "invoice_payment_term_id", "fiscal_position_id", "amount_untaxed", "amount_tax", "amount_total",
         "payment_state", "reversed_entry_id", "preferred_payment_method_line_id", "company_id",
+        "archive_reason",
     )
     _audit_status_fields = ("state", "payment_state", "amount_residual")
 

@@ -8,6 +8,7 @@ class AccountPayment(models.Model):
     _audit_default_fields = (
         "name", "state", "partner_id", "amount", "currency_id", "date", "journal_id",
         "payment_method_line_id", "memo", "payment_type", "partner_type", "company_id", "is_reconciled",
+        "archive_reason",
     )
     _audit_status_fields = ("state", "is_reconciled", "is_matched")
 

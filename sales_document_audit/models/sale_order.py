@@ -9,7 +9,8 @@ class SaleOrder(models.Model):
         "name", "state", "partner_id", "partner_invoice_id", "partner_shipping_id", "user_id", "team_id",
         "date_order", "validity_date", "commitment_date", "pricelist_id", "payment_term_id",
         "currency_id", "amount_untaxed", "amount_tax", "amount_total", "client_order_ref", "locked",
-        "carrier_id", "preferred_payment_method_line_id", "company_id", "tag_ids", "note",
+        "carrier_id", "preferred_payment_method_line_id", "company_id", "tag_ids", "note", "active",
+        "archive_reason",
     )
     _audit_status_fields = ("state", "locked", "invoice_status", "amount_untaxed", "amount_tax", "amount_total")
 

@@ -8,7 +8,7 @@ class StockPicking(models.Model):
     _audit_default_fields = (
         "name", "state", "partner_id", "picking_type_id", "location_id", "location_dest_id",
         "scheduled_date", "date_deadline", "date_done", "origin", "carrier_id", "carrier_tracking_ref",
-        "user_id", "company_id",
+        "user_id", "company_id", "archive_reason",
     )
     _audit_status_fields = ("state", "date_done")
 

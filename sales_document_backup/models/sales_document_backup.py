@@ -500,9 +500,10 @@ class SalesDocumentBackup(models.Model):
         against a hash kept outside the database.
         """
         Checkpoint = self.env.get("sales.document.audit.checkpoint")
-        if Checkpoint is None or not hasattr(Checkpoint, "export_checkpoints"):
+        if Checkpoint is None or not hasattr(Checkpoint, "_export_checkpoints"):
             return None
-        exported = json.loads(Checkpoint.export_checkpoints())
+        # Server side: whoever starts a backup, every company's checkpoints go in its manifest.
+        exported = json.loads(Checkpoint._export_checkpoints())
         latest = {}
         for checkpoint in exported.get("checkpoints", []):
             latest[str(checkpoint.get("company_id"))] = checkpoint

@@ -157,11 +157,11 @@ class SalesDocumentBackupJournal(models.Model):
     def _get_new_audit_checkpoints(self, company):
         """(export dict or None, last id) of the audit checkpoints not yet sent."""
         Checkpoint = self.env.get("sales.document.audit.checkpoint")
-        if Checkpoint is None or not hasattr(Checkpoint, "export_checkpoints"):
+        if Checkpoint is None or not hasattr(Checkpoint, "_export_checkpoints"):
             return None, 0
         key = f"sales_document_backup.audit_checkpoint_sent_{company.id}"
         after = int(self.env["ir.config_parameter"].sudo().get_param(key, 0))  # sudo: internal bookkeeping
-        exported = json.loads(Checkpoint.export_checkpoints(company_id=company.id, after_id=after))
+        exported = json.loads(Checkpoint._export_checkpoints([company.id], after_id=after))
         checkpoints = exported.get("checkpoints") or []
         if not checkpoints:
             return None, after
