@@ -7,7 +7,6 @@ the refusal and that the database did not change.
 
 import xmlrpc.client
 
-from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
