@@ -2,7 +2,7 @@ from odoo import _, api, models
 from odoo.exceptions import UserError
 
 # Context key under which the guarded transitions put a ``_StateTransition``.
-# Only its type counts: a client can put the key in its context, but it can
+# Only its identity counts: a client can put the key in its context, but it can
 # only send JSON values, never an instance of this private class.
 STATE_TRANSITION_KEY = "sd_state_transition"
 
