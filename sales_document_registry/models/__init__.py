@@ -26,3 +26,11 @@ from . import sale_order_reconciliation
 from . import sale_order_handoff
 from . import account_move_handoff
 from . import payment_transaction
+# State machines: imported last, their create/write run before the others.
+from . import sales_document_state
+from . import sale_order_state
+from . import account_move_state
+from . import account_payment_state
+from . import account_partial_reconcile
+from . import stock_picking_state
+from . import stock_move

@@ -253,13 +253,17 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
 
     def action_confirm(self):
-        self._sd_check_completeness("confirm")
-        res = super().action_confirm()
-        self._sd_mark_stage("confirmed")
-        return res
+        # Odoo writes the confirmed state before ``_action_confirm``: the guards
+        # run first, then the state write passes as part of the transition.
+        self._sd_run_confirmation_guards()
+        return super(SaleOrder, self._sd_state_transition()).action_confirm()
 
     def _action_confirm(self):
+        # Code calling the hook directly gets the same guards; orders coming
+        # from action_confirm are no quotations any more and are skipped.
+        self._sd_run_confirmation_guards()
         res = super()._action_confirm()
+        self._sd_mark_stage("confirmed")
         # Deliveries are created by procurement during confirmation.
         for order in self.filtered("tag_ids"):
             pickings = order.picking_ids.filtered(lambda p, o=order: o.tag_ids - p.tag_ids)
@@ -356,6 +360,28 @@ class SaleOrder(models.Model):
     def _check_duplicate_override_allowed(self):
         if not self.env.user.has_group("sales_team.group_sale_manager"):
             raise AccessError(_("Only sales managers can accept a duplicate customer reference."))
+
+    def _sd_confirmation_guards(self):
+        """The checks a confirmation runs, in this order, on quotations.
+
+        Completeness first (the cheapest, and what the salesperson fixes),
+        then approval, then the stock: the oversell guard takes the stock
+        lock, which is held until the transaction ends, so it comes last.
+        Each guard raises one error listing every order it refuses.
+        """
+        return [
+            lambda orders: orders._sd_check_completeness("confirm"),
+            lambda orders: orders._sd_check_approval(),
+            lambda orders: orders._sd_check_oversell(),
+        ]
+
+    def _sd_run_confirmation_guards(self):
+        """Run the confirmation pipeline on the quotations of ``self``."""
+        quotations = self.filtered(lambda o: o.state in ("draft", "sent"))
+        if not quotations:
+            return
+        for guard in self._sd_confirmation_guards():
+            guard(quotations)
 
     def _sd_doc_type(self):
         return "order"

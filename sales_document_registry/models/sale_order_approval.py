@@ -15,6 +15,8 @@ APPROVAL_STATES = [
 
 # Written only by the approval actions, never directly (UI, RPC or import).
 APPROVAL_PROTECTED_FIELDS = {
+    "approval_state",
+    "approval_signature",
     "approval_decision",
     "approval_snapshot",
     "approval_requester_id",
@@ -26,6 +28,10 @@ APPROVAL_PROTECTED_FIELDS = {
     "approval_customer_accepted",
 }
 
+# Put in the context by :meth:`SaleOrder._sd_write_approval` only. A client can
+# send the key, but not this object: ``is`` tells them apart.
+_APPROVAL_WRITE = object()
+
 
 class SaleOrder(models.Model):
     """Review of quotations before confirmation.
@@ -34,10 +40,12 @@ class SaleOrder(models.Model):
     a review. The salesperson requests it, a member of the approver groups who
     is not the requester approves or rejects it. The approval holds for the
     content it saw (a fingerprint of customer, payment terms, lines, prices,
-    discounts and amounts): any later change voids it. Every confirmation path
-    goes through :meth:`action_confirm`, which refuses orders that need an
+    discounts and amounts): any later change voids it. The confirmation
+    pipeline (:meth:`_sd_confirmation_guards`) refuses orders that need an
     approval they do not have; the customer's portal signature and online
-    payment put the order on hold for approval instead of failing.
+    payment put the order on hold for approval instead of failing. The
+    approval fields are written by the approval actions only, through
+    :meth:`_sd_write_approval`.
     """
 
     _inherit = "sale.order"
@@ -197,13 +205,15 @@ class SaleOrder(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.context.get("sd_approval_write"):
+        if not self._sd_approval_write_allowed():
+            # Defaults from the context are written too: they count as values.
+            defaults = {key[len("default_"):] for key in self.env.context if key.startswith("default_")}
             for vals in vals_list:
-                self._sd_check_approval_fields(vals)
+                self._sd_check_approval_fields(set(vals) | defaults)
         return super().create(vals_list)
 
     def write(self, vals):
-        if not self.env.context.get("sd_approval_write"):
+        if not self._sd_approval_write_allowed():
             self._sd_check_approval_fields(vals)
         watched = self.filtered(
             lambda o: o.approval_decision in ("pending", "approved") and o.state in ("draft", "sent")
@@ -212,6 +222,14 @@ class SaleOrder(models.Model):
         if watched:
             watched._sd_void_changed_approvals()
         return res
+
+    @api.model
+    def _sd_approval_write_allowed(self):
+        return self.env.context.get("sd_approval_write") is _APPROVAL_WRITE
+
+    def _sd_write_approval(self, vals):
+        """Write approval fields: the approval actions' own path, not callable over RPC."""
+        return self.with_context(sd_approval_write=_APPROVAL_WRITE).write(vals)
 
     @api.model
     def _sd_check_approval_fields(self, vals):
@@ -226,12 +244,6 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
-
-    def action_confirm(self):
-        # Every confirmation path (button, RPC, portal, payment, code) ends here.
-        self._sd_check_approval()
-        res = super().action_confirm()
-        return res
 
     def action_request_approval(self):
         """Ask the approvers to review these quotations (the current user is the requester)."""
@@ -250,7 +262,7 @@ class SaleOrder(models.Model):
                     "nothing it asks for is short in stock.",
                     order=order.name,
                 ))
-            order.with_context(sd_approval_write=True).write({
+            order._sd_write_approval({
                 "approval_decision": "pending",
                 "approval_snapshot": order.approval_signature,
                 "approval_requester_id": self.env.uid,
@@ -284,7 +296,7 @@ class SaleOrder(models.Model):
             problem = order._sd_approval_review_problem()
             if problem:
                 raise AccessError(problem)
-        self.with_context(sd_approval_write=True).write({
+        self._sd_write_approval({
             "approval_decision": "approved",
             "approval_reviewer_id": self.env.uid,
             "approval_review_date": fields.Datetime.now(),
@@ -307,7 +319,7 @@ class SaleOrder(models.Model):
             problem = order._sd_approval_review_problem()
             if problem:
                 raise AccessError(problem)
-        self.with_context(sd_approval_write=True).write({
+        self._sd_write_approval({
             "approval_decision": "rejected",
             "approval_reviewer_id": self.env.uid,
             "approval_review_date": fields.Datetime.now(),
@@ -410,7 +422,7 @@ class SaleOrder(models.Model):
                 continue
             if order.approval_snapshot == order.approval_signature:
                 continue
-            order.with_context(sd_approval_write=True).write({
+            order._sd_write_approval({
                 "approval_decision": False,
                 "approval_snapshot": False,
                 "approval_customer_accepted": False,
@@ -464,7 +476,7 @@ class SaleOrder(models.Model):
         for order in self:
             if order.approval_state != "pending":
                 order.action_request_approval()
-            order.with_context(sd_approval_write=True).write({"approval_customer_accepted": True})
+            order._sd_write_approval({"approval_customer_accepted": True})
             order.message_post(body=_(
                 "The customer accepted the quotation; it will be confirmed once approved."
             ))

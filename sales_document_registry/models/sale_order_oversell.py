@@ -51,20 +51,10 @@ class SaleOrder(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if "oversell_override_user_id" in vals and not self.env.su:
-            raise AccessError(_("The user who accepted a stock shortage is recorded automatically."))
         if vals.get("oversell_override_reason"):
             self._sd_check_oversell_override_allowed()
             vals = dict(vals, oversell_override_user_id=self.env.uid)
         return super().write(vals)
-
-    # ------------------------------------------------------------------
-    # Actions
-    # ------------------------------------------------------------------
-
-    def action_confirm(self):
-        self._sd_check_oversell()
-        return super().action_confirm()
 
     # ------------------------------------------------------------------
     # Business methods
