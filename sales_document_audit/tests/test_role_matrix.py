@@ -26,7 +26,9 @@ EXPECTED = {
         "payment": ("drrr", "rrrr"),
     },
     "manager": {
-        # A draft is not deleted outright: the registry asks for a reason and archives it.
+        # A draft is not deleted outright: the registry asks for a reason and
+        # archives (orders) or cancels (invoices, payments) it. The delivery
+        # created here belongs to no order: it is not a sales document.
         "order": ("dddb", "dddb"),
         "delivery": ("dddd", "dddd"),
         "invoice": ("drrr", "drrr"),
@@ -43,9 +45,9 @@ EXPECTED = {
     "accountant": {
         "order": ("drrr", "drrr"),
         "delivery": ("drrr", "drrr"),
-        "invoice": ("dddd", "dddd"),
-        "credit_note": ("dddd", "dddd"),
-        "payment": ("dddd", "dddd"),
+        "invoice": ("dddb", "dddb"),
+        "credit_note": ("dddb", "dddb"),
+        "payment": ("dddb", "dddb"),
     },
     "auditor": dict.fromkeys(DOC_TYPES, ("drrr", "drrr")),
     "officer": dict.fromkeys(DOC_TYPES, ("drrr", "drrr")),
