@@ -45,7 +45,7 @@ class SaleOrder(models.Model):
         self._sd_check_state_write(vals)
         self._sd_check_override_user_fields(vals)
         if "active" in vals and not vals["active"]:
-            self.filtered("active")._sd_check_archivable()
+            self.filtered("active")._sd_check_archive_downstream()
         return super().write(vals)
 
     @api.model
@@ -81,8 +81,8 @@ class SaleOrder(models.Model):
     # Business methods
     # ------------------------------------------------------------------
 
-    def _sd_check_archivable(self):
-        """Refuse to archive orders that protect documents downstream."""
+    def _sd_check_archive_downstream(self):
+        """Refuse to archive orders that protect documents downstream, whoever archives them."""
         if not self:
             return
         # Set-wise first: done deliveries and posted invoices of all the orders

@@ -222,8 +222,15 @@ class TestHostileConfirmation(HostileCase, HttpCase):
 
     def test_unprotected_quotation_archives(self):
         order = self._create_order(user=self.salesman)
-        self.assertIs(self._rpc(self.salesman, "sale.order", "write", order.ids, {"active": False}), True)
+        # Not by a bare write: archiving asks for a reason.
+        self._refused(self.salesman, "sale.order", "write", order.ids, {"active": False},
+                      message="archived only with a reason")
+        self.assertTrue(order.active)
+        wizard_id = self._rpc(self.salesman, "sales.document.archive.wizard", "create",
+                              {"order_ids": [(6, 0, order.ids)], "reason": "Customer withdrew"})
+        self._rpc(self.salesman, "sales.document.archive.wizard", "action_confirm", [wizard_id])
         self.assertFalse(order.active)
+        self.assertEqual(order.archive_reason, "Customer withdrew")
 
     # ------------------------------------------------------------------
     # Invoices, deliveries, payments
