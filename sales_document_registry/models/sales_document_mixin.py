@@ -19,6 +19,11 @@ STAGES = [
     ("cancelled", "Cancelled"),
 ]
 
+# The stage trail: written by the server only (``_sd_mark_stage``, as superuser).
+STAGE_FIELDS = frozenset(
+    name for stage, _label in STAGES for name in (f"stage_{stage}_date", f"stage_{stage}_user_id")
+)
+
 DOC_TYPES = [
     ("order", "Sales Order"),
     ("delivery", "Delivery"),
@@ -247,9 +252,12 @@ class SalesDocumentMixin(models.AbstractModel):
             raise UserError(_(
                 "Sales documents are archived only with a reason: use Action > Archive with reason."
             ))
+        for vals in vals_list:
+            self._sd_check_stage_trail_vals(vals)
         return super().create(vals_list)
 
     def write(self, vals):
+        self._sd_check_stage_trail_vals(vals)
         archiving = "active" in vals and not vals["active"] and "active" in self._fields
         if (
             ("archive_reason" in vals or archiving)
@@ -373,6 +381,21 @@ class SalesDocumentMixin(models.AbstractModel):
         for record in archived:
             record.message_post(body=message)
         archived.with_context(**{ARCHIVE_KEY: _ARCHIVE_GRANT}).write({"archive_reason": False})
+
+    @api.model
+    def _sd_check_stage_trail_vals(self, vals):
+        """Refuse values of the stage trail from anyone but the server.
+
+        Who passed each stage and when feeds the cycle-time analysis and the
+        hand-offs: a client cannot date or attribute a stage itself.
+        """
+        if self.env.su or STAGE_FIELDS.isdisjoint(vals):
+            return
+        raise AccessError(_(
+            "When a document passed a stage, and who passed it, is recorded by the server "
+            "as the stage is passed; it cannot be written (%(fields)s).",
+            fields=", ".join(sorted(self._fields[name].string for name in STAGE_FIELDS.intersection(vals))),
+        ))
 
     def _sd_mark_stage(self, stage):
         """Record that ``self`` passed ``stage`` now, by the current user."""

@@ -232,6 +232,28 @@ class TestHostileConfirmation(HostileCase, HttpCase):
         self.assertFalse(order.active)
         self.assertEqual(order.archive_reason, "Customer withdrew")
 
+    def test_stage_trail_cannot_be_written(self):
+        trail = "recorded by the server"
+        order = self._create_order(user=self.salesman)
+        self._refused(self.salesman, "sale.order", "write", order.ids,
+                      {"stage_confirmed_date": "2020-01-01 08:00:00"}, message=trail)
+        self._refused(self.salesman, "sale.order", "write", order.ids,
+                      {"stage_approved_user_id": self.sales_manager.id}, message=trail)
+        self._refused(self.salesman, "sale.order", "create",
+                      [{"partner_id": self.customer.id, "stage_paid_date": "2020-01-01 08:00:00"}], message=trail)
+        self._load_refused(self.salesman, "sale.order", [".id", "stage_confirmed_date"],
+                           [[str(order.id), "2020-01-01 08:00:00"]], trail)
+        self.assertFalse(order.stage_confirmed_date)
+        self.assertFalse(order.stage_approved_user_id)
+        flow_order, invoice, _payment = self._full_flow(user_id=self.salesman.id)
+        paid_on = invoice.stage_paid_date
+        self._refused(self.accountant, "account.move", "write", invoice.ids,
+                      {"stage_paid_date": "2020-01-01 08:00:00"}, message=trail)
+        self.assertEqual(invoice.stage_paid_date, paid_on)
+        # The server records the stage as it is passed.
+        self.assertTrue(flow_order.stage_confirmed_date)
+        self.assertEqual(flow_order.stage_confirmed_user_id, self.env.user)
+
     # ------------------------------------------------------------------
     # Invoices, deliveries, payments
     # ------------------------------------------------------------------
