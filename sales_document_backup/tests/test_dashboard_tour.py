@@ -3,6 +3,9 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
+# A whole tour, page loads included, on a machine that may be busy with other work.
+TOUR_TIMEOUT = 180
+
 
 @tagged("post_install", "-at_install")
 class TestDashboardTour(HttpCase):
@@ -18,7 +21,7 @@ class TestDashboardTour(HttpCase):
         })
         dashboard = self.env["sales.document.backup.dashboard"].search([("company_id", "=", company.id)])
         self.assertEqual(dashboard.status, "ok", dashboard.status_message)
-        self.start_tour("/odoo", "sales_document_backup_dashboard_tour", login="admin")
+        self.start_tour("/odoo", "sales_document_backup_dashboard_tour", login="admin", timeout=TOUR_TIMEOUT)
 
     def test_dashboard_alerts_when_verified_backup_too_old(self):
         company = self.env.ref("base.main_company")

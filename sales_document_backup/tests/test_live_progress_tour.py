@@ -3,6 +3,9 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
+# A whole tour, page loads included, on a machine that may be busy with other work.
+TOUR_TIMEOUT = 180
+
 
 @tagged("post_install", "-at_install")
 class TestLiveProgressTour(HttpCase):
@@ -38,6 +41,7 @@ class TestLiveProgressTour(HttpCase):
             f"/odoo/action-sales_document_backup.sales_document_backup_action/{self.backup.id}",
             "sales_document_backup_live_progress_form",
             login="admin",
+            timeout=TOUR_TIMEOUT,
         )
         self.assertEqual(self.backup.state, "done")
         self.assertEqual(self.backup.name, "Renamed after it finished")
@@ -49,5 +53,6 @@ class TestLiveProgressTour(HttpCase):
             "/odoo/action-sales_document_backup.sales_document_backup_action",
             "sales_document_backup_live_progress_dashboard",
             login="admin",
+            timeout=TOUR_TIMEOUT,
         )
         self.assertEqual(self.backup.state, "done")

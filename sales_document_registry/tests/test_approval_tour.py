@@ -4,6 +4,9 @@ from odoo.tests import HttpCase, get_db_name, tagged
 
 from .common import SalesDocumentCase
 
+# A whole tour, page loads included, on a machine that may be busy with other work.
+TOUR_TIMEOUT = 180
+
 
 @tagged("post_install", "-at_install")
 class TestApprovalUi(HttpCase, SalesDocumentCase):
@@ -32,10 +35,15 @@ class TestApprovalUi(HttpCase, SalesDocumentCase):
 
     def test_approval_tour(self):
         self.assertEqual(self.order.approval_state, "required")
-        self.start_tour(self._url(), "sales_document_approval_request", login=self.salesman.login)
+        self.start_tour(
+            self._url(), "sales_document_approval_request", login=self.salesman.login, timeout=TOUR_TIMEOUT
+        )
         self.assertEqual(self.order.approval_state, "pending")
         self.assertEqual(self.order.approval_requester_id, self.salesman)
-        self.start_tour(self._url(), "sales_document_approval_approve", login=self.sales_manager.login)
+        self.start_tour(
+            self._url(), "sales_document_approval_approve", login=self.sales_manager.login,
+            timeout=TOUR_TIMEOUT,
+        )
         self.assertEqual(self.order.approval_reviewer_id, self.sales_manager)
         self.assertEqual(self.order.state, "sale")
         self.assertEqual(self.order.stage_confirmed_user_id, self.sales_manager)

@@ -5,6 +5,9 @@ from odoo.tests import HttpCase, tagged
 
 from .common import SalesDocumentCase
 
+# A whole tour, page loads included, on a machine that may be busy with other work.
+TOUR_TIMEOUT = 180
+
 
 @tagged("post_install", "-at_install")
 class TestRegistryAccess(SalesDocumentCase):
@@ -115,7 +118,7 @@ class TestRegistryRpcAndUi(HttpCase, SalesDocumentCase):
             "name": "Tour Widget", "type": "consu", "is_storable": True, "list_price": 10.0,
         })
         self.customer.name = "Tour Customer"
-        self.start_tour("/odoo", "sales_document_registry_order_tour", login="sd_salesman")
+        self.start_tour("/odoo", "sales_document_registry_order_tour", login="sd_salesman", timeout=TOUR_TIMEOUT)
         order = self.env["sale.order"].search([("partner_id", "=", self.customer.id)], limit=1)
         self.assertEqual(order.state, "sale")
         self.assertEqual(order.preferred_payment_method_line_id, self.payment_method_line)
@@ -127,4 +130,5 @@ class TestRegistryRpcAndUi(HttpCase, SalesDocumentCase):
             "/odoo/action-sales_document_registry.sales_document_action",
             "sales_document_registry_list_tour",
             login="sd_salesman",
+            timeout=TOUR_TIMEOUT,
         )
