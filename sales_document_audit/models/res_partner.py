@@ -1,7 +1,5 @@
-from odoo import _, fields, models
+from odoo import _, models
 from odoo.exceptions import AccessError
-
-from ..tools import chain
 
 # Groups that may give a customer to another salesperson.
 REASSIGN_GROUPS = ("sales_team.group_sale_manager", "base.group_system")
@@ -42,26 +40,10 @@ class ResPartner(models.Model):
 
     def _audit_salesperson_change(self, old_users):
         """One audit row per partner whose salesperson changed (who sees its documents)."""
-        Log = self.env["sales.document.audit.log"]
-        info = Log._audit_request_info()
-        now = fields.Datetime.now()
-        rows = [
-            {
-                "res_model": self._name,
-                "res_id": partner.id,
-                "res_name": partner.display_name,
-                "operation": "write",
-                "user_id": self.env.uid,
-                "timestamp": now,
-                "changes": chain.canonical_json({"fields": {"user_id": [
-                    [old_users[partner.id].id, old_users[partner.id].name] if old_users[partner.id] else None,
-                    [partner.user_id.id, partner.user_id.name] if partner.user_id else None,
-                ]}}),
-                "ip_address": info["ip_address"],
-                "user_agent": info["user_agent"],
-                "device": info["device"],
-                "company_id": partner.company_id.id or self.env.company.id,
-            }
-            for partner in self
-        ]
-        Log._insert_rows(self.env.cr, rows)
+
+        def named(user):
+            return [user.id, user.name] if user else None
+
+        self.env["sales.document.audit.log"]._insert_record_rows(
+            self, "write", lambda partner: {"user_id": [named(old_users[partner.id]), named(partner.user_id)]}
+        )

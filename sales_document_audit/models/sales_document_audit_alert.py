@@ -8,8 +8,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from ..tools import chain
-
 ALERT_RULES = [
     ("frequent_access", "Same document accessed too often"),
     ("denied", "Access to another salesperson's customer"),
@@ -92,27 +90,7 @@ class SalesDocumentAuditAlert(models.Model):
         return result
 
     def _audit_alert(self, operation, changes):
-        Log = self.env["sales.document.audit.log"]
-        info = Log._audit_request_info()
-        now = fields.Datetime.now()
-        rows = [
-            {
-                "res_model": self._name,
-                "res_id": alert.id,
-                "res_name": alert.name,
-                "operation": operation,
-                "user_id": self.env.uid,
-                "timestamp": now,
-                "changes": chain.canonical_json({"fields": changes(alert)}),
-                "ip_address": info["ip_address"],
-                "user_agent": info["user_agent"],
-                "device": info["device"],
-                "company_id": alert.company_id.id or self.env.company.id,
-            }
-            for alert in self
-        ]
-        self.flush_recordset()
-        Log._insert_rows(self.env.cr, rows)
+        self.env["sales.document.audit.log"]._insert_record_rows(self, operation, changes)
 
     def _security_officers(self):
         group = self.env.ref("sales_document_audit.group_security_officer")

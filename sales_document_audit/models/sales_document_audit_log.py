@@ -414,6 +414,35 @@ class SalesDocumentAuditLog(models.Model):
     # Capture: accesses, written in their own short transaction
     # ------------------------------------------------------------------
 
+
+    @api.model
+    def _insert_record_rows(self, records, operation, changes):
+        """Write one audit row per record of ``records`` at once, outside the commit capture.
+
+        For records that are not sales documents but whose changes belong in
+        the trail (alerts, a customer's salesperson). ``changes(record)`` is
+        the record's ``fields`` content: ``{field: [old, new]}``.
+        """
+        info = self._audit_request_info()
+        now = fields.Datetime.now()
+        rows = [
+            {
+                "res_model": records._name,
+                "res_id": record.id,
+                "res_name": record.display_name,
+                "operation": operation,
+                "user_id": self.env.uid,
+                "timestamp": now,
+                "changes": chain.canonical_json({"fields": changes(record)}),
+                "ip_address": info["ip_address"],
+                "user_agent": info["user_agent"],
+                "device": info["device"],
+                "company_id": record.company_id.id or self.env.company.id,
+            }
+            for record in records
+        ]
+        records.flush_recordset()
+        self._insert_rows(self.env.cr, rows)
     @api.model
     def _log_access(self, records, operation, details=None):
         """Record a read, print, export or denied access; never raises."""
