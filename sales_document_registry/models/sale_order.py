@@ -403,13 +403,14 @@ class SaleOrder(models.Model):
         return pickings, invoices, payments
 
     def _sd_check_archivable(self):
+        # Done, posted or paid documents downstream are checked, set-wise, by the
+        # write of ``active`` itself (``_sd_check_archive_downstream``), whoever archives.
         not_draft = self.filtered(lambda o: o.state not in ("draft", "sent", "cancel"))
         if not_draft:
             raise UserError(_(
                 "Only quotations and cancelled orders can be archived; cancel these first: %(orders)s",
                 orders=", ".join(not_draft.mapped("name")),
             ))
-        self._sd_check_nothing_downstream(_("archived"))
 
     def _sd_archive(self):
         self.action_archive()
