@@ -1,10 +1,10 @@
 from odoo import _, api, models
 from odoo.exceptions import AccessError
 
-# Put in the context by ``_sdb_process_create`` / ``_sdb_process_write`` only:
-# a client cannot send a Python object over RPC, so ``is`` cannot be forged.
-_PROCESS_WRITE = object()
-_PROCESS_KEY = "sales_document_backup_process_write"
+from odoo.addons.sales_document_registry.tools.server_grant import ServerGrant
+
+# Given by ``_sdb_process_create`` / ``_sdb_process_write`` only.
+PROCESS_WRITE = ServerGrant("sales_document_backup_process_write")
 
 
 class SalesDocumentBackupProcessMixin(models.AbstractModel):
@@ -53,7 +53,7 @@ class SalesDocumentBackupProcessMixin(models.AbstractModel):
 
     def _sdb_check_process_fields(self, vals_list):
         """Refuse values of process fields unless the server's own code sends them."""
-        if self.env.su or self.env.context.get(_PROCESS_KEY) is _PROCESS_WRITE:
+        if self.env.su or PROCESS_WRITE.given(self.env):
             return
         names = sorted({name for vals in vals_list for name in vals if name in self._sdb_process_fields})
         if names:
@@ -69,9 +69,9 @@ class SalesDocumentBackupProcessMixin(models.AbstractModel):
     @api.model
     def _sdb_process_create(self, vals_list):
         """Create records whose process fields are set by the addon itself."""
-        records = self.with_context(**{_PROCESS_KEY: _PROCESS_WRITE}).create(vals_list)
+        records = PROCESS_WRITE.give(self).create(vals_list)
         return records.with_env(self.env)
 
     def _sdb_process_write(self, vals):
         """Write process fields from the addon's own code."""
-        return self.with_context(**{_PROCESS_KEY: _PROCESS_WRITE}).write(vals)
+        return PROCESS_WRITE.give(self).write(vals)

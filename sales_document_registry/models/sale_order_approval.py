@@ -5,6 +5,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_repr
 
+from ..tools.server_grant import ServerGrant
+
 APPROVAL_STATES = [
     ("not_required", "Not required"),
     ("required", "Required"),
@@ -28,9 +30,8 @@ APPROVAL_PROTECTED_FIELDS = {
     "approval_customer_accepted",
 }
 
-# Put in the context by :meth:`SaleOrder._sd_write_approval` only. A client can
-# send the key, but not this object: ``is`` tells them apart.
-_APPROVAL_WRITE = object()
+# Given by :meth:`SaleOrder._sd_write_approval` only.
+APPROVAL_WRITE = ServerGrant("sd_approval_write")
 
 
 class SaleOrder(models.Model):
@@ -225,11 +226,11 @@ class SaleOrder(models.Model):
 
     @api.model
     def _sd_approval_write_allowed(self):
-        return self.env.context.get("sd_approval_write") is _APPROVAL_WRITE
+        return APPROVAL_WRITE.given(self.env)
 
     def _sd_write_approval(self, vals):
         """Write approval fields: the approval actions' own path, not callable over RPC."""
-        return self.with_context(sd_approval_write=_APPROVAL_WRITE).write(vals)
+        return APPROVAL_WRITE.give(self).write(vals)
 
     @api.model
     def _sd_check_approval_fields(self, vals):

@@ -5,6 +5,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..tools.server_grant import ServerGrant
+
 _logger = logging.getLogger(__name__)
 
 # Stages every sales document may pass, in process order. Each gets a
@@ -57,45 +59,21 @@ DOC_TYPE_STAGE = {
 }
 
 
-# Context values that only server code can set. A client sends XML-RPC or JSON
-# values, never a Python object, so ``context.get(key) is SENTINEL`` cannot be
-# forged; sending the key with any other value changes nothing.
+# Grants only server code can give (see tools/server_grant.py):
 # - auto-tag rules are not run again by the writes that apply them;
-SKIP_AUTO_TAG_KEY = "sd_skip_auto_tag"
-_SKIP_AUTO_TAG = object()
+SKIP_AUTO_TAG = ServerGrant("sd_skip_auto_tag")
 # - ``archive_reason`` (and ``active`` False) are written only by
 #   :meth:`SalesDocumentMixin._sd_archive_with_reason` and the restores;
-ARCHIVE_KEY = "sd_archive_grant"
-_ARCHIVE_GRANT = object()
+ARCHIVE_GRANT = ServerGrant("sd_archive_grant")
 # - a sales document is deleted only by :meth:`SalesDocumentMixin._sd_unlink_with_reason`
-#   (or by server code running as superuser).
-UNLINK_KEY = "sd_unlink_grant"
-_UNLINK_GRANT = object()
+#   (or by server code running as superuser), and by Odoo's own flows that
+#   delete the documents they generated.
+UNLINK_GRANT = ServerGrant("sd_unlink_grant")
 
-
-def auto_tag_skipped(env):
-    """Whether server code asked the writes of ``env`` not to run the auto-tag rules."""
-    return env.context.get(SKIP_AUTO_TAG_KEY) is _SKIP_AUTO_TAG
-
-
-def archive_granted(env):
-    """Whether ``env`` comes from the server's archive-with-reason path."""
-    return env.context.get(ARCHIVE_KEY) is _ARCHIVE_GRANT
-
-
-def without_auto_tag(records):
-    """``records`` in a context where their writes do not run the auto-tag rules."""
-    return records.with_context(**{SKIP_AUTO_TAG_KEY: _SKIP_AUTO_TAG})
-
-
-def with_unlink_grant(records):
-    """``records`` in a context where deleting sales documents is allowed.
-
-    For Odoo's own flows that delete the documents they generated, and for
-    :meth:`SalesDocumentMixin._sd_unlink_with_reason`; never reachable with
-    a value a client sends.
-    """
-    return records.with_context(**{UNLINK_KEY: _UNLINK_GRANT})
+auto_tag_skipped = SKIP_AUTO_TAG.given
+without_auto_tag = SKIP_AUTO_TAG.give
+archive_granted = ARCHIVE_GRANT.given
+with_unlink_grant = UNLINK_GRANT.give
 
 
 class SalesDocumentMixin(models.AbstractModel):
@@ -273,7 +251,7 @@ class SalesDocumentMixin(models.AbstractModel):
     def _unlink_sd_except_with_reason(self):
         # Odoo's own code deleting documents as superuser goes through; every
         # other deletion of a sales document comes from _sd_unlink_with_reason.
-        if self.env.su or self.env.context.get(UNLINK_KEY) is _UNLINK_GRANT:
+        if self.env.su or UNLINK_GRANT.given(self.env):
             return
         documents = self._sd_sales_documents()
         if documents:
@@ -327,7 +305,7 @@ class SalesDocumentMixin(models.AbstractModel):
         reason = self._sd_clean_reason(reason)
         self._sd_check_only_sales_documents()
         self._sd_check_archivable()
-        granted = self.with_context(**{ARCHIVE_KEY: _ARCHIVE_GRANT})
+        granted = ARCHIVE_GRANT.give(self)
         granted.write({"archive_reason": reason})
         for record in self:
             record.message_post(body=_("Archived with a reason: %(reason)s", reason=reason))
@@ -380,7 +358,7 @@ class SalesDocumentMixin(models.AbstractModel):
         archived = self.filtered("archive_reason")
         for record in archived:
             record.message_post(body=message)
-        archived.with_context(**{ARCHIVE_KEY: _ARCHIVE_GRANT}).write({"archive_reason": False})
+        ARCHIVE_GRANT.give(archived).write({"archive_reason": False})
 
     @api.model
     def _sd_check_stage_trail_vals(self, vals):

@@ -1,19 +1,11 @@
 from odoo import _, api, models
 from odoo.exceptions import UserError
 
-# Context key under which the guarded transitions put a ``_StateTransition``.
-# Only its identity counts: a client can put the key in its context, but it can
-# only send JSON values, never an instance of this private class.
-STATE_TRANSITION_KEY = "sd_state_transition"
+from ..tools.server_grant import ServerGrant
 
-
-class _StateTransition:
-    """Marker of a guarded transition running in server code."""
-
-    __slots__ = ()
-
-
-_IN_TRANSITION = _StateTransition()
+# Put in the context by the guarded transitions (confirm, cancel, post, reset
+# to draft, validate): their writes of ``state`` pass.
+STATE_TRANSITION = ServerGrant("sd_state_transition")
 
 
 def in_state_transition(env):
@@ -22,12 +14,10 @@ def in_state_transition(env):
     ``env.su`` is set by server code only (``sudo()``); no RPC call runs as
     superuser.
     """
-    return env.su or env.context.get(STATE_TRANSITION_KEY) is _IN_TRANSITION
+    return env.su or STATE_TRANSITION.given(env)
 
 
-def with_state_transition(records):
-    """Return ``records`` in a guarded transition: their writes of ``state`` pass."""
-    return records.with_context({STATE_TRANSITION_KEY: _IN_TRANSITION})
+with_state_transition = STATE_TRANSITION.give
 
 
 class SalesDocumentMixin(models.AbstractModel):

@@ -1,3 +1,3 @@
-"""Plain SQL helpers of the registry (no Odoo model here)."""
+"""Plain Python helpers of the registry (no Odoo model here)."""
 
 from . import registry_store
