@@ -30,6 +30,11 @@ class SalesDocumentMixin(models.AbstractModel):
     state, an import with a state column) is refused unless it is one of the
     harmless moves the model lists in ``_sd_free_state_moves``, or server code
     running as superuser.
+
+    The concrete models call the two checks from their own ``create`` and
+    ``write`` (files imported last, so they run first), not from the mixin's:
+    a refusal then comes before Odoo's ``create`` draws a number from the
+    document's sequence.
     """
 
     _inherit = "sales.document.mixin"
