@@ -3,6 +3,9 @@ from . import sales_document_audit_rule
 from . import sales_document_audit_mixin
 from . import sales_document_audit_checkpoint
 from . import sales_document_audit_log
+from . import sales_document_audit_log_capture
+from . import sales_document_audit_log_access
+from . import sales_document_audit_log_seal
 from . import sales_document_audit_view_counter
 from . import sales_document_audit_alert
 from . import sale_order

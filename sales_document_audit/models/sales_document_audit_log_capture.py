@@ -1,0 +1,207 @@
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..tools import chain
+from .sales_document_audit_log import INSERT_COLUMNS
+from .sales_document_audit_mixin import BUFFER_KEY
+
+
+class SalesDocumentAuditLogCapture(models.Model):
+    """Change capture: the transaction's buffered changes, one row per document, inserted before commit."""
+
+    _inherit = "sales.document.audit.log"
+
+    # ------------------------------------------------------------------
+    # Capture: change rows, flushed in bulk before commit
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _audit_request_info(self):
+        """IP address, user agent and device class of the current request."""
+        from odoo.http import request
+
+        info = {"ip_address": None, "user_agent": None, "device": "system"}
+        try:
+            httprequest = request and request.httprequest
+        except RuntimeError:
+            httprequest = None
+        if httprequest:
+            agent = httprequest.headers.get("User-Agent") or ""
+            info = {
+                "ip_address": httprequest.remote_addr or None,
+                "user_agent": agent[:512] or None,
+                "device": chain.device_from_user_agent(agent),
+            }
+        return info
+
+    @api.model
+    def _flush_audit_buffer(self):
+        """Write the transaction's buffered changes: one row per document.
+
+        Runs as a pre-commit hook (after the ORM flush); tests call
+        ``env.cr.flush()`` to run it.
+        """
+        buffer = self.env.cr.precommit.data.pop(BUFFER_KEY, None)
+        if not buffer or not buffer["docs"]:
+            return
+        rows = self.sudo()._prepare_change_rows(buffer)
+        if rows:
+            self._insert_rows(self.env.cr, rows)
+
+    @api.model
+    def _prepare_change_rows(self, buffer):
+        request_info = buffer["request"]
+        now = fields.Datetime.now()
+        by_model = defaultdict(list)
+        for (model, res_id), entry in buffer["docs"].items():
+            by_model[model].append((res_id, entry))
+        pending = []
+        for model, items in by_model.items():
+            Model = self.env[model].with_context(active_test=False)
+            alive = Model.browse([res_id for res_id, entry in items if entry["op"] != "unlink"]).exists()
+            new_values = alive._audit_snapshot() if alive else {}
+            alive_by_id = {record.id: record for record in alive}
+            line_new = self._line_new_values(items)
+            for res_id, entry in items:
+                record = alive_by_id.get(res_id)
+                values = self._document_changes(Model, record, entry, new_values.get(res_id), line_new)
+                if values is None:
+                    continue
+                operation, changes, name, company_id = values
+                pending.append((model, changes, {
+                    "res_model": model,
+                    "res_id": res_id,
+                    "res_name": name,
+                    "operation": operation,
+                    "user_id": entry["uid"],
+                    "timestamp": now,
+                    "ip_address": request_info["ip_address"],
+                    "user_agent": request_info["user_agent"],
+                    "device": request_info["device"],
+                    "company_id": company_id or self.env.company.id,
+                }))
+        self._name_relational_values(pending)
+        rows = []
+        for _model, changes, row in pending:
+            row["changes"] = chain.canonical_json(changes)
+            rows.append(row)
+        return rows
+
+    @api.model
+    def _line_new_values(self, items):
+        ids_by_model = defaultdict(set)
+        for _res_id, entry in items:
+            for (line_model, line_id), line_entry in entry["lines"].items():
+                if line_entry["op"] != "unlink":
+                    ids_by_model[line_model].add(line_id)
+        result = {}
+        for line_model, ids in ids_by_model.items():
+            lines = self.env[line_model].with_context(active_test=False).browse(sorted(ids)).exists()
+            snapshot = lines._audit_snapshot() if lines else {}
+            result[line_model] = (snapshot, {})
+        return result
+
+    @api.model
+    def _document_changes(self, Model, record, entry, new, line_new):
+        """(operation, changes, name, company) of one buffered document, or None."""
+        operation = entry["op"]
+        if record is None:
+            if not entry.get("is_document", True) or operation == "create":
+                return None
+            return "unlink", {"fields": {k: [v, None] for k, v in (entry["old"] or {}).items()}}, \
+                entry.get("name"), entry["company_id"]
+        if not record._audit_is_document():
+            return None
+        if operation == "create":
+            field_changes = {k: [None, v] for k, v in new.items() if v not in (False, None, [], "")}
+        else:
+            field_changes = chain.diff_values(entry["old"], new)
+        line_changes = []
+        for (line_model, line_id), line_entry in entry["lines"].items():
+            snapshot, names = line_new.get(line_model, ({}, {}))
+            line_values = snapshot.get(line_id)
+            if line_values is None:
+                line_op = "unlink"
+                diff = {k: [v, None] for k, v in (line_entry["old"] or {}).items() if v not in (False, None, [])}
+            elif line_entry["op"] == "create":
+                line_op = "create"
+                diff = {k: [None, v] for k, v in line_values.items() if v not in (False, None, [], "")}
+            else:
+                line_op = "write"
+                diff = chain.diff_values(line_entry["old"], line_values)
+            if diff:
+                line_changes.append({
+                    "model": line_model,
+                    "id": line_id,
+                    "name": names.get(line_id) or line_entry.get("name"),
+                    "operation": line_op,
+                    "fields": diff,
+                })
+        annotation = entry.get("annotation") or {}
+        if operation == "write" and not field_changes and not line_changes and not annotation:
+            return None
+        changes = dict(annotation, fields=field_changes)
+        if line_changes:
+            changes["lines"] = line_changes
+        if operation == "write" and record._audit_is_validated(entry["old"] or {}):
+            status = set(record._audit_status_fields)
+            reopened = "state" in field_changes
+            if reopened or line_changes or set(field_changes) - status:
+                changes["after_validation"] = True
+        return operation, changes, record.display_name, record.company_id.id or entry["company_id"]
+
+    @api.model
+    def _name_relational_values(self, pending):
+        """Replace many2one ids by ``[id, display name]`` in the diffs."""
+        wanted = defaultdict(set)
+        slots = []
+        for model, changes, _row in pending:
+            parts = [(model, changes.get("fields") or {})]
+            parts += [(line["model"], line["fields"]) for line in changes.get("lines") or []]
+            for part_model, diff in parts:
+                model_fields = self.env[part_model]._fields
+                for name, pair in diff.items():
+                    field = model_fields.get(name)
+                    if field is None or field.type != "many2one":
+                        continue
+                    for value in pair:
+                        if value:
+                            wanted[field.comodel_name].add(value)
+                    slots.append((field.comodel_name, pair))
+        names = {}
+        for comodel, ids in wanted.items():
+            records = self.env[comodel].with_context(active_test=False).browse(sorted(ids)).exists()
+            names[comodel] = self._cheap_names(records)
+        for comodel, pair in slots:
+            for index, value in enumerate(pair):
+                if value:
+                    pair[index] = [value, names[comodel].get(value, "")]
+
+    @api.model
+    def _cheap_names(self, records):
+        """Names of ``records``: their stored name field when they have one
+        (no display name computation on the commit path), else the display name.
+        """
+        rec_name = records._rec_name
+        field = records._fields.get(rec_name) if rec_name else None
+        if field is not None and field.store and field.type == "char":
+            return {record.id: record[rec_name] or "" for record in records}
+        return {record.id: record.display_name for record in records}
+
+    @api.model
+    def _insert_rows(self, cr, rows):
+        """Insert audit rows with a single statement; returns their ids."""
+        if not rows:
+            return []
+        placeholders = SQL(", ").join(
+            SQL("(%s, TRUE)", SQL(", ").join(SQL("%s", row[column] if row[column] is not False else None) for column in INSERT_COLUMNS))
+            for row in rows
+        )
+        cr.execute(SQL(
+            "INSERT INTO sales_document_audit_log (%s, active) VALUES %s RETURNING id",
+            SQL(", ").join(SQL.identifier(column) for column in INSERT_COLUMNS),
+            placeholders,
+        ))
+        return [row[0] for row in cr.fetchall()]
