@@ -29,12 +29,15 @@ payments and returns), as the administrator, with chatter tracking on,
 payments through the payment wizard, each flow its own transaction. The
 databases take turns every --slice flows. Then client_order_ref is written
 on --writes of those orders, one transaction per write, the databases again
-taking turns. Reports each database's time as a ratio to "off", the audit
-rows written, and the time the sealing job takes to seal them.
+taking turns (--write-rounds times over the same orders). Reports each
+database's time as a ratio to "off", the audit rows written, and the time
+the sealing job takes to seal them. --peers none leaves the two OCA auditlog
+databases out, for quick runs while working on the audit trail.
 """
 
 DEFAULT_TARGET = 1.15
 LABELS = ("off", "audit", "auditlog_full", "auditlog_fast")
+PEER_LABELS = ("auditlog_full", "auditlog_fast")
 AUDIT_MODULE = "sales_document_audit"
 OCA_MODULE = "auditlog"
 OCA_REQUIREMENT = "odoo-addon-auditlog>=18.0,<18.1"
@@ -46,8 +49,14 @@ def add_arguments(parser):
     parser.add_argument("--writes", type=int, default=None,
                         help="orders whose client_order_ref is written, one transaction "
                              "each (default: --orders)")
+    parser.add_argument("--write-rounds", type=int, default=1,
+                        help="times the --writes orders are written, one transaction per "
+                             "write each time (default 1)")
     parser.add_argument("--target", type=float, default=DEFAULT_TARGET,
                         help=f"maximum audit / off ratio of the flow (default {DEFAULT_TARGET:g})")
+    parser.add_argument("--peers", choices=("auditlog", "none"), default="auditlog",
+                        help="databases compared besides off and audit: OCA auditlog in full "
+                             "and fast mode (default), or none (quicker runs, no download)")
 
 
 # ---------------------------------------------------------------------------
@@ -90,8 +99,11 @@ def fetch_oca_auditlog(session):
 
 
 def run(args, session):
-    addons, wheel = fetch_oca_auditlog(session)
-    session.add_addons_dir(addons)
+    labels = LABELS if args.peers == "auditlog" else tuple(x for x in LABELS if x not in PEER_LABELS)
+    wheel = None
+    if args.peers == "auditlog":
+        addons, wheel = fetch_oca_auditlog(session)
+        session.add_addons_dir(addons)
     base = [*BASE_MODULES, REGISTRY_MODULE]
     specs = {
         "off": base,
@@ -99,13 +111,13 @@ def run(args, session):
         "auditlog_full": [*base, OCA_MODULE],
         "auditlog_fast": [*base, OCA_MODULE],
     }
-    names = session.create_databases(specs)
+    names = session.create_databases({label: specs[label] for label in labels})
     session.registry(names["off"])  # loads Odoo, and with it the addons path
-    from odoo.addons.sales_document_audit.tools import bench
+    from . import audit_support as bench  # imports Odoo: only once it is loaded
 
     masters = {}
     flows_needed = args.warmup + args.orders * args.repeat
-    for label in LABELS:
+    for label in labels:
         with session.environment(names[label]) as env:
             log(f"{label}: preparing master data")
             masters[label] = datagen.prepare_master_data(env, flows=flows_needed, seed=args.seed)
@@ -121,18 +133,19 @@ def run(args, session):
             if label == "audit":
                 bench.seal_all(env)  # what warm-up wrote is not part of the timed sealing
 
-    marks = {label: _row_marks(session, names[label], label, bench) for label in LABELS}
-    results = rounds.run_rounds(session, names, LABELS, masters, args, _flows)
+    marks = {label: _row_marks(session, names[label], label, bench) for label in labels}
+    results = rounds.run_rounds(session, names, labels, masters, args, _flows)
     slice_size = max(1, args.slice)
     flow_rows = {label: _rows_written(session, names[label], label, bench, marks[label])
-                 for label in LABELS}
-    for label in LABELS:
+                 for label in labels}
+    for label in labels:
         _check_rows(label, flow_rows[label])
 
     writes = args.orders if args.writes is None else args.writes
-    write_seconds = _write_phase(session, names, results, writes, slice_size, bench)
+    write_seconds = _write_phase(session, names, labels, results, writes, slice_size, bench,
+                                 max(1, args.write_rounds))
     write_rows = {label: _rows_written(session, names[label], label, bench, marks[label])
-                  for label in LABELS}
+                  for label in labels}
 
     with session.environment(names["audit"]) as env:
         unsealed = bench.unsealed_rows(env)
@@ -141,7 +154,7 @@ def run(args, session):
         left = bench.unsealed_rows(env)
         if left:
             raise BenchError(f"the sealing job left {left} audit rows unsealed")
-    return _result(args, names, wheel, results, flow_rows, write_seconds, write_rows,
+    return _result(args, names, labels, wheel, results, flow_rows, write_seconds, write_rows,
                    unsealed, seal_seconds)
 
 
@@ -181,28 +194,31 @@ def _rows_written(session, dbname, label, bench, marks):
     return counts
 
 
-def _write_phase(session, names, results, writes, slice_size, bench):
-    """Write client_order_ref on ``writes`` orders of the last round, in turns."""
+def _write_phase(session, names, labels, results, writes, slice_size, bench, write_rounds=1):
+    """Write client_order_ref on ``writes`` orders of the last round, in turns,
+    ``write_rounds`` times."""
     order_ids = {}
-    for label in LABELS:
+    for label in labels:
         ids = results[label][-1].order_ids
         if len(ids) < writes:
             raise BenchError(f"--writes {writes} needs at least as many timed flows (--orders)")
         order_ids[label] = ids[:writes]
-    log(f"writing client_order_ref on {writes} orders per database, "
+    log(f"writing client_order_ref on {writes} orders per database {write_rounds} time(s), "
         f"taking turns every {slice_size}")
-    seconds = {label: [] for label in LABELS}
-    for slice_no, start in enumerate(range(0, writes, slice_size)):
-        for label in rounds.turns(LABELS, slice_no):
+    seconds = {label: [] for label in labels}
+    slices = [(write_round, start) for write_round in range(write_rounds)
+              for start in range(0, writes, slice_size)]
+    for slice_no, (write_round, start) in enumerate(slices):
+        for label in rounds.turns(labels, slice_no):
             with session.environment(names[label]) as env:
                 admin = env.ref("base.user_admin")
                 orders = env(user=admin.id)["sale.order"].browse(
                     order_ids[label][start:start + slice_size])
-                # Unique per run: the registry refuses one customer reference twice.
-                value = f"audit-bench-{session.token}-{start}"
+                # Unique per run and round: the registry refuses one customer reference twice.
+                value = f"audit-bench-{session.token}-{write_round}-{start}"
                 seconds[label] += bench.write_one_field(env, orders, value=value)
-    for label in LABELS:
-        log(f"{label}: {sum(seconds[label]):.1f} s for {writes} writes")
+    for label in labels:
+        log(f"{label}: {sum(seconds[label]):.1f} s for {len(seconds[label])} writes")
     return seconds
 
 
@@ -220,9 +236,10 @@ def _rows_per(label, counts, per, what):
     return (logs + lines) / per, f"{logs} logs + {lines} lines for {per} {what}s"
 
 
-def _result(args, names, wheel, results, flow_rows, write_seconds, write_rows,
+def _result(args, names, labels, wheel, results, flow_rows, write_seconds, write_rows,
             unsealed, seal_seconds):
-    median = {label: rounds.median_round(results[label]) for label in LABELS}
+    median = {label: rounds.median_round(results[label]) for label in labels}
+    peers = [label for label in labels if label in PEER_LABELS]
     off = median["off"]
     flows = args.orders * args.repeat
     writes = len(write_seconds["off"])
@@ -239,27 +256,27 @@ def _result(args, names, wheel, results, flow_rows, write_seconds, write_rows,
                 f"  {stage}", median["audit"].stage_seconds.get(stage, 0.0), unit="s",
                 baseline=off.stage_seconds.get(stage, 0.0),
             ))
-    for label in ("auditlog_full", "auditlog_fast"):
+    for label in peers:
         measurements.append(Measurement(
             f"flow x {args.orders}: {label}", median[label].elapsed, unit="s",
             baseline=off.elapsed, note="OCA auditlog, for comparison",
         ))
     off_lat = summarize([s * 1000 for s in off.batch_seconds])
-    for label in LABELS[1:]:
+    for label in labels[1:]:
         lat = summarize([s * 1000 for s in median[label].batch_seconds])
         measurements.append(Measurement(f"flow latency p95: {label}", lat.p95, unit="ms",
                                         baseline=off_lat.p95))
     off_writes = sum(write_seconds["off"])
-    for label in LABELS[1:]:
+    for label in labels[1:]:
         measurements.append(Measurement(
             f"write 1 field x {writes}: {label}", sum(write_seconds[label]), unit="s",
             baseline=off_writes, note="client_order_ref, one transaction per write",
         ))
-    for label in LABELS[1:]:
+    for label in labels[1:]:
         rows, note = _rows_per(label, flow_rows[label], flows, "flow")
         measurements.append(Measurement(f"rows written per flow: {label}", rows,
                                         unit="rows", note=note))
-    for label in LABELS[1:]:
+    for label in labels[1:]:
         rows, note = _rows_per(label, write_rows[label], max(writes, 1), "write")
         measurements.append(Measurement(f"rows written per write: {label}", rows,
                                         unit="rows", note=note))
@@ -270,7 +287,8 @@ def _result(args, names, wheel, results, flow_rows, write_seconds, write_rows,
     return BenchResult(
         measurements,
         title=(f"Audit overhead, {args.orders} order-to-cash flows per database, median of "
-               f"{args.repeat} round(s): vs auditing off ({wheel} for comparison)"),
+               f"{args.repeat} round(s): vs auditing off"
+               + (f" ({wheel} for comparison)" if wheel else "")),
         extra={
             "databases": names,
             "oca_auditlog": wheel,

@@ -1,11 +1,10 @@
 import logging
 
-from odoo import _, api, fields, models, sql_db
+from odoo import _, api, models, sql_db
 from odoo.tools import SQL
 
-from ..tools import chain
-
 _logger = logging.getLogger(__name__)
+
 
 class SalesDocumentAuditLogAccess(models.Model):
     """Access logging: reads, prints, exports and denied attempts, written without ever failing the request."""
@@ -16,7 +15,6 @@ class SalesDocumentAuditLogAccess(models.Model):
     # Capture: accesses, written in their own short transaction
     # ------------------------------------------------------------------
 
-
     @api.model
     def _insert_record_rows(self, records, operation, changes):
         """Write one audit row per record of ``records`` at once, outside the commit capture.
@@ -25,26 +23,17 @@ class SalesDocumentAuditLogAccess(models.Model):
         the trail (alerts, a customer's salesperson). ``changes(record)`` is
         the record's ``fields`` content: ``{field: [old, new]}``.
         """
-        info = self._audit_request_info()
-        now = fields.Datetime.now()
+        shared = self._prepare_log_shared_vals()
         rows = [
-            {
-                "res_model": records._name,
-                "res_id": record.id,
-                "res_name": record.display_name,
-                "operation": operation,
-                "user_id": self.env.uid,
-                "timestamp": now,
-                "changes": chain.canonical_json({"fields": changes(record)}),
-                "ip_address": info["ip_address"],
-                "user_agent": info["user_agent"],
-                "device": info["device"],
-                "company_id": record.company_id.id or self.env.company.id,
-            }
+            self._prepare_log_vals(
+                shared, records._name, record.id, operation, {"fields": changes(record)},
+                res_name=record.display_name, company_id=record.company_id.id,
+            )
             for record in records
         ]
         records.flush_recordset()
         self._insert_rows(self.env.cr, rows)
+
     @api.model
     def _log_access(self, records, operation, details=None):
         """Record a read, print, export or denied access; never raises."""
@@ -60,35 +49,19 @@ class SalesDocumentAuditLogAccess(models.Model):
     def _prepare_access_rows(self, records, operation, details=None, bulk=False):
         """Access rows of ``records``: one per record, or one for all of them
         (``bulk``, and every export) that keeps the first 1000 ids."""
-        info = self._audit_request_info()
-        now = fields.Datetime.now()
+        shared = self._prepare_log_shared_vals()
+        # sudo: the name and company of what was accessed (or refused) are recorded whoever asked.
         documents = records.sudo().with_context(active_test=False)
-        base = {
-            "res_model": records._name,
-            "operation": operation,
-            "user_id": self.env.uid,
-            "timestamp": now,
-            "ip_address": info["ip_address"],
-            "user_agent": info["user_agent"],
-            "device": info["device"],
-        }
         if bulk or operation == "export":
             first = documents[:1]
-            changes = dict(details or {}, ids=records.ids[:1000])
-            return [dict(
-                base,
-                res_id=first.id,
-                res_name=_("%(count)s records", count=len(records)),
-                changes=chain.canonical_json(changes),
-                company_id=first.company_id.id or self.env.company.id,
+            return [self._prepare_log_vals(
+                shared, records._name, first.id, operation, dict(details or {}, ids=records.ids[:1000]),
+                res_name=_("%(count)s records", count=len(records)), company_id=first.company_id.id,
             )]
         return [
-            dict(
-                base,
-                res_id=document.id,
-                res_name=document.display_name,
-                changes=chain.canonical_json(details or {}),
-                company_id=document.company_id.id or self.env.company.id,
+            self._prepare_log_vals(
+                shared, records._name, document.id, operation, details or {},
+                res_name=document.display_name, company_id=document.company_id.id,
             )
             for document in documents
         ]

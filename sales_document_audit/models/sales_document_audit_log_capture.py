@@ -7,6 +7,9 @@ from ..tools import chain
 from .sales_document_audit_log import INSERT_COLUMNS
 from .sales_document_audit_mixin import BUFFER_KEY
 
+# The columns of INSERT_COLUMNS as a set: every row built has exactly these.
+INSERT_COLUMN_SET = frozenset(INSERT_COLUMNS)
+
 
 class SalesDocumentAuditLogCapture(models.Model):
     """Change capture: the transaction's buffered changes, one row per document, inserted before commit."""
@@ -36,6 +39,54 @@ class SalesDocumentAuditLogCapture(models.Model):
             }
         return info
 
+    # ------------------------------------------------------------------
+    # Row values: the one builder of every audit row
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _prepare_log_shared_vals(self, request_info=None):
+        """Values the rows of one batch share: user, time, request, default company.
+
+        ``request_info`` is what ``_audit_request_info`` returned when the
+        batch started (read from the current request otherwise).
+        """
+        info = request_info or self._audit_request_info()
+        return {
+            "user_id": self.env.uid,
+            "timestamp": fields.Datetime.now(),
+            "ip_address": info["ip_address"],
+            "user_agent": info["user_agent"],
+            "device": info["device"],
+            "company_id": self.env.company.id,
+        }
+
+    @api.model
+    def _prepare_log_vals(self, shared, res_model, res_id, operation, changes, res_name=None, company_id=False,
+                          user_id=False):
+        """Values of one audit row: every column of ``INSERT_COLUMNS``, nothing else.
+
+        ``shared`` comes from ``_prepare_log_shared_vals``; ``changes`` is the
+        row's content (a dict, stored as canonical JSON); ``company_id`` and
+        ``user_id`` replace the shared ones when set.
+        """
+        vals = dict(
+            shared,
+            res_model=res_model,
+            res_id=res_id or None,
+            res_name=res_name or None,
+            operation=operation,
+            changes=chain.canonical_json(changes),
+        )
+        if company_id:
+            vals["company_id"] = company_id
+        if user_id:
+            vals["user_id"] = user_id
+        return vals
+
+    # ------------------------------------------------------------------
+    # Change rows
+    # ------------------------------------------------------------------
+
     @api.model
     def _flush_audit_buffer(self):
         """Write the transaction's buffered changes: one row per document.
@@ -46,14 +97,14 @@ class SalesDocumentAuditLogCapture(models.Model):
         buffer = self.env.cr.precommit.data.pop(BUFFER_KEY, None)
         if not buffer or not buffer["docs"]:
             return
+        # sudo: the new values of every changed document are read whoever changed it.
         rows = self.sudo()._prepare_change_rows(buffer)
         if rows:
             self._insert_rows(self.env.cr, rows)
 
     @api.model
     def _prepare_change_rows(self, buffer):
-        request_info = buffer["request"]
-        now = fields.Datetime.now()
+        """Audit rows of the buffered changes, one per changed document."""
         by_model = defaultdict(list)
         for (model, res_id), entry in buffer["docs"].items():
             by_model[model].append((res_id, entry))
@@ -61,8 +112,10 @@ class SalesDocumentAuditLogCapture(models.Model):
         for model, items in by_model.items():
             Model = self.env[model].with_context(active_test=False)
             alive = Model.browse([res_id for res_id, entry in items if entry["op"] != "unlink"]).exists()
-            new_values = alive._audit_snapshot() if alive else {}
             alive_by_id = {record.id: record for record in alive}
+            new_values = self._new_values(Model, [
+                (res_id, entry) for res_id, entry in items if res_id in alive_by_id
+            ])
             line_new = self._line_new_values(items)
             for res_id, entry in items:
                 record = alive_by_id.get(res_id)
@@ -70,36 +123,52 @@ class SalesDocumentAuditLogCapture(models.Model):
                 if values is None:
                     continue
                 operation, changes, name, company_id = values
-                pending.append((model, changes, {
-                    "res_model": model,
-                    "res_id": res_id,
-                    "res_name": name,
-                    "operation": operation,
-                    "user_id": entry["uid"],
-                    "timestamp": now,
-                    "ip_address": request_info["ip_address"],
-                    "user_agent": request_info["user_agent"],
-                    "device": request_info["device"],
-                    "company_id": company_id or self.env.company.id,
-                }))
-        self._name_relational_values(pending)
-        rows = []
-        for _model, changes, row in pending:
-            row["changes"] = chain.canonical_json(changes)
-            rows.append(row)
-        return rows
+                pending.append((model, res_id, entry, operation, changes, name, company_id))
+        if not pending:
+            return []
+        self._name_relational_values([(model, changes) for model, *_rest, changes, _name, _company in pending])
+        shared = self._prepare_log_shared_vals(buffer["request"])
+        return [
+            self._prepare_log_vals(
+                shared, model, res_id, operation, changes, res_name=name, company_id=company_id,
+                user_id=entry["uid"],
+            )
+            for model, res_id, entry, operation, changes, name, company_id in pending
+        ]
+
+    @api.model
+    def _new_values(self, Model, items):
+        """``{id: {field: value}}`` now, of the fields each entry of ``items`` needs.
+
+        A created record needs every audited field; a changed one only the
+        fields its old values hold (nothing else can show in its diff).
+        """
+        groups = defaultdict(list)
+        for res_id, entry in items:
+            names = None if entry["op"] == "create" else frozenset(entry["old"] or ())
+            groups[names].append(res_id)
+        result = {}
+        for names, ids in groups.items():
+            if names is None:
+                result.update(Model.browse(ids)._audit_snapshot())
+            elif names:
+                result.update(Model.browse(ids)._audit_snapshot(names=names))
+            else:
+                result.update(dict.fromkeys(ids, {}))
+        return result
 
     @api.model
     def _line_new_values(self, items):
-        ids_by_model = defaultdict(set)
+        items_by_model = defaultdict(list)
         for _res_id, entry in items:
             for (line_model, line_id), line_entry in entry["lines"].items():
                 if line_entry["op"] != "unlink":
-                    ids_by_model[line_model].add(line_id)
+                    items_by_model[line_model].append((line_id, line_entry))
         result = {}
-        for line_model, ids in ids_by_model.items():
-            lines = self.env[line_model].with_context(active_test=False).browse(sorted(ids)).exists()
-            snapshot = lines._audit_snapshot() if lines else {}
+        for line_model, line_items in items_by_model.items():
+            Lines = self.env[line_model].with_context(active_test=False)
+            alive = set(Lines.browse(sorted({line_id for line_id, _entry in line_items})).exists().ids)
+            snapshot = self._new_values(Lines, [item for item in line_items if item[0] in alive])
             result[line_model] = (snapshot, {})
         return result
 
@@ -154,10 +223,10 @@ class SalesDocumentAuditLogCapture(models.Model):
 
     @api.model
     def _name_relational_values(self, pending):
-        """Replace many2one ids by ``[id, display name]`` in the diffs."""
+        """Replace many2one ids by ``[id, display name]`` in the diffs (``pending``: ``(model, changes)`` pairs)."""
         wanted = defaultdict(set)
         slots = []
-        for model, changes, _row in pending:
+        for model, changes in pending:
             parts = [(model, changes.get("fields") or {})]
             parts += [(line["model"], line["fields"]) for line in changes.get("lines") or []]
             for part_model, diff in parts:
@@ -192,9 +261,12 @@ class SalesDocumentAuditLogCapture(models.Model):
 
     @api.model
     def _insert_rows(self, cr, rows):
-        """Insert audit rows with a single statement; returns their ids."""
+        """Insert audit rows (built by ``_prepare_log_vals``) with a single statement; returns their ids."""
         if not rows:
             return []
+        for row in rows:
+            if row.keys() != INSERT_COLUMN_SET:
+                raise ValueError(f"An audit row has the columns {sorted(INSERT_COLUMNS)}, not {sorted(row)}.")
         placeholders = SQL(", ").join(
             SQL("(%s, TRUE)", SQL(", ").join(SQL("%s", row[column] if row[column] is not False else None) for column in INSERT_COLUMNS))
             for row in rows

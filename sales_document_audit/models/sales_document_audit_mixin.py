@@ -21,6 +21,14 @@ RESERVED_CHANGE_KEYS = frozenset({"fields", "lines", "after_validation"})
 # strongest: a created record stays "create", a deleted one becomes "unlink".
 OPERATION_RANK = {"write": 0, "create": 1, "unlink": 2}
 
+# Field types whose cached value gives the audit value directly, without
+# building a record per value (see ``audit_cache_value``).
+CACHE_VALUE_TYPES = frozenset({
+    "char", "text", "html", "selection", "boolean", "integer", "float", "monetary", "date", "datetime", "many2one",
+})
+# Default of ``env.cache.get`` meaning "not in cache" (None is a cached value).
+NOT_CACHED = object()
+
 
 def audit_value(field, value):
     """JSON-friendly form of a field value for the audit trail."""
@@ -33,6 +41,25 @@ def audit_value(field, value):
     if field.type in ("float", "monetary"):
         return float(value or 0.0)
     return value
+
+
+def audit_cache_value(field, value):
+    """``audit_value`` of a field of a type in ``CACHE_VALUE_TYPES``, from its cache value.
+
+    Gives what ``audit_value(field, field.convert_to_record(value, record))``
+    gives, without the record: old and new values compare equal whichever
+    way they were read.
+    """
+    field_type = field.type
+    if field_type == "many2one":
+        return value or False
+    if field_type in ("float", "monetary"):
+        return float(value or 0.0)
+    if field_type in ("date", "datetime"):
+        return fields.Datetime.to_string(value) if value else False
+    if field_type == "integer":
+        return value or 0
+    return False if value is None else value
 
 
 class SalesDocumentAuditMixin(models.AbstractModel):
@@ -96,9 +123,9 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         # The registry's own loading state says so, never the context: a
         # client can send ``install_mode`` with any call.
         if self and self.env.registry.ready:
-            audited = self._audit_fields()
-            if audited and not audited.isdisjoint(vals):
-                self._audit_capture("write")
+            written = self._audit_fields().intersection(vals)
+            if written:
+                self._audit_capture("write", written)
         return super().write(vals)
 
     def unlink(self):
@@ -128,31 +155,98 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         """Whether the document was posted/validated, given its old values."""
         return False
 
-    def _audit_snapshot(self, old=False):
-        """``{id: {field: value}}`` of the audited fields of ``self``.
+    @api.model
+    def _audit_watched_fields(self, written=()):
+        """(fields to snapshot, the optional ones among them) before a write of ``written``.
 
-        For old values (``old=True``), a field waiting for recomputation is
-        taken from the cache as it is (its value before the change) instead of
-        being recomputed early; when it is not in cache it is left out.
+        The fields written and the computed ones (a write can change those
+        through their dependencies) are needed; the other audited fields only
+        change through a write of their own, which takes its own snapshot:
+        they are taken only when already in cache, never loaded for this.
         """
-        names = self._audit_fields()
-        result = {}
-        records = self.sudo()
+        audited = self._audit_fields()
+        model_fields = self._fields
+        needed = {name for name in audited if model_fields[name].compute}
+        needed.update(written)
+        return audited, audited - needed
+
+    def _audit_snapshot(self, old=False, names=None, optional=frozenset()):
+        """``{id: {field: value}}`` of audited fields of ``self``.
+
+        ``names`` are the fields taken (all audited fields by default); those
+        also in ``optional`` are taken only when they are in cache. Values in
+        cache are read from it directly; the others are loaded the usual way.
+        For old values (``old=True``), a field waiting for recomputation is
+        taken from the cache as it is (its value before the change) instead
+        of being recomputed early; when it is not in cache it is left out.
+        """
+        if names is None:
+            names = self._audit_fields()
+        # sudo: the trail keeps every audited field whoever changes the
+        # document; active_test: archived related records are values too.
+        records = self.sudo().with_context(active_test=False)
         env = records.env
-        model_fields = [records._fields[name] for name in names]
+        cache = env.cache
+        # Optional fields last: loading a needed field loads the record's
+        # other columns too, which then come from the cache.
+        specs = [
+            (records._fields[name], records._fields[name].type in CACHE_VALUE_TYPES, name in optional)
+            for name in sorted(names, key=lambda name: name in optional)
+        ]
+        result = {}
         for record in records:
             values = {}
-            for field in model_fields:
-                if old and field.compute and env.is_to_compute(field, record):
-                    cached = env.cache.get(record, field, None)
-                    if cached is None:
+            for field, direct, is_optional in specs:
+                if field.compute and env.is_to_compute(field, record):
+                    if not old:
+                        values[field.name] = audit_value(field, record[field.name])
                         continue
-                    value = field.convert_to_record(cached, record)
+                    value = cache.get(record, field, NOT_CACHED)
+                    if value is NOT_CACHED:
+                        continue
                 else:
-                    value = record[field.name]
-                values[field.name] = audit_value(field, value)
+                    value = cache.get(record, field, NOT_CACHED)
+                    if value is NOT_CACHED:
+                        if not is_optional:
+                            values[field.name] = audit_value(field, record[field.name])
+                        continue
+                if direct:
+                    values[field.name] = audit_cache_value(field, value)
+                else:
+                    values[field.name] = audit_value(field, field.convert_to_record(value, record))
             result[record.id] = values
         return result
+
+    def _audit_take_old(self, entries, operation, written=frozenset()):
+        """Snapshot into ``entries`` (``{id: entry}``) the old values ``operation`` needs.
+
+        An entry keeps the values of its first snapshot; a later operation
+        adds the fields it needs that no snapshot took yet (``seen``): a
+        field is never snapshotted twice, so its old value is always the one
+        before the transaction changed it.
+        """
+        if operation == "unlink":
+            names, optional = self._audit_fields(), frozenset()
+        else:
+            names, optional = self._audit_watched_fields(written)
+        required = names - optional
+        to_snapshot = self.browse([
+            record_id for record_id, entry in entries.items()
+            if entry["op"] != "create" and not required <= entry["seen"]
+        ])
+        if not to_snapshot:
+            return to_snapshot
+        snapshot = to_snapshot._audit_snapshot(old=True, names=names, optional=optional)
+        for record_id, values in snapshot.items():
+            entry = entries[record_id]
+            todo = names - entry["seen"]
+            old = entry["old"]
+            if old is None:
+                old = entry["old"] = {}
+            for name in todo.intersection(values):
+                old[name] = values[name]
+            entry["seen"] = entry["seen"].union(todo - optional, old)
+        return to_snapshot
 
     def _audit_buffer(self):
         """The transaction's audit buffer; registers the pre-commit flush once."""
@@ -168,80 +262,83 @@ class SalesDocumentAuditMixin(models.AbstractModel):
 
     @api.model
     def _audit_new_entry(self, operation):
-        return {"op": operation, "uid": self.env.uid, "old": None, "lines": {}, "company_id": False}
+        return {
+            "op": operation, "uid": self.env.uid, "old": None, "seen": frozenset(), "lines": {}, "company_id": False,
+        }
 
     @staticmethod
     def _audit_merge_operation(entry, operation):
         if OPERATION_RANK[operation] > OPERATION_RANK[entry["op"]]:
             entry["op"] = operation
 
-    def _audit_capture(self, operation):
+    def _audit_capture(self, operation, written=frozenset()):
+        """Buffer ``operation`` on ``self`` (``written``: the audited fields a write sets)."""
         records = self._audit_capture_filter()
         if not records or not records._audit_fields():
             return
         parent_field = self._audit_parent_field
         if parent_field:
-            records._audit_capture_lines(operation, parent_field)
+            records._audit_capture_lines(operation, parent_field, written)
         else:
-            records._audit_capture_documents(operation)
+            records._audit_capture_documents(operation, written)
 
-    def _audit_capture_documents(self, operation):
+    def _audit_capture_documents(self, operation, written=frozenset()):
         docs = self._audit_buffer()["docs"]
-        to_snapshot = self.browse()
-        for record in self:
-            key = (self._name, record.id)
+        entries = {}
+        for record_id in self._ids:
+            key = (self._name, record_id)
             entry = docs.get(key)
             if entry is None:
                 entry = docs[key] = self._audit_new_entry(operation)
             else:
                 self._audit_merge_operation(entry, operation)
-            if entry["old"] is None and entry["op"] != "create" and operation != "create":
-                to_snapshot |= record
-        if to_snapshot:
-            snapshot = to_snapshot._audit_snapshot(old=True)
-            for record in to_snapshot.sudo():
-                entry = docs[(self._name, record.id)]
-                entry["old"] = snapshot[record.id]
-                entry["company_id"] = record.company_id.id
+            entries[record_id] = entry
+        if operation != "create":
+            self._audit_take_old(entries, operation, written)
+            # sudo: the company of a document the user may change is recorded whoever may read it.
+            for record in self.sudo():
+                entry = entries[record.id]
+                if not entry["company_id"] and entry["op"] != "create":
+                    entry["company_id"] = record.company_id.id
         if operation == "unlink":
+            # sudo: what a deleted document was is recorded whoever may read it.
             for record in self.sudo():
                 entry = docs[(self._name, record.id)]
                 entry["is_document"] = record._audit_is_document()
                 entry["company_id"] = record.company_id.id
                 entry["name"] = record.display_name
 
-    def _audit_capture_lines(self, operation, parent_field):
+    def _audit_capture_lines(self, operation, parent_field, written=frozenset()):
         buffer = self._audit_buffer()
         docs = buffer["docs"]
         lines_by_doc = {}
+        # sudo: a line rolls up to its document whoever may read the document.
         for line in self.sudo():
             document = line[parent_field]
             if document:
                 lines_by_doc.setdefault(document, []).append(line)
         if not lines_by_doc:
             return
+        # sudo: as above, the documents of the lines.
         documents = self.env[self._fields[parent_field].comodel_name].sudo().concat(*lines_by_doc)
         documents = documents._audit_capture_filter()
         # The document is touched through its lines: keep its own old values
         # too, so computed totals and states are diffed as well.
         documents.with_env(self.env)._audit_capture_documents("write")
-        to_snapshot = self.browse()
+        entries = {}
         for document in documents:
             entry = docs[(document._name, document.id)]
             for line in lines_by_doc[document]:
                 line_entry = entry["lines"].get((line._name, line.id))
                 if line_entry is None:
-                    line_entry = entry["lines"][(line._name, line.id)] = {"op": operation, "old": None}
+                    line_entry = entry["lines"][(line._name, line.id)] = {
+                        "op": operation, "old": None, "seen": frozenset(),
+                    }
                 else:
                     self._audit_merge_operation(line_entry, operation)
-                if line_entry["old"] is None and line_entry["op"] != "create" and operation != "create":
-                    to_snapshot |= line
-        if to_snapshot:
-            snapshot = to_snapshot._audit_snapshot(old=True)
-            for document in documents:
-                for (_model, line_id), line_entry in docs[(document._name, document.id)]["lines"].items():
-                    if line_id in snapshot and line_entry["old"] is None:
-                        line_entry["old"] = snapshot[line_id]
+                entries[line.id] = line_entry
+        if operation != "create" and entries:
+            self.browse(list(entries))._audit_take_old(entries, operation, written)
 
     # ------------------------------------------------------------------
     # Annotations: server code explains a change inside the trail

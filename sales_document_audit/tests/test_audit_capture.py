@@ -118,3 +118,110 @@ class TestAuditCapture(AuditCase):
         self.assertEqual(credit_note.state, "posted")
         self.assertEqual(self._logs(credit_note)[:1].operation, "create")
         self.assertIn(payment.state, ("paid", "in_process"))
+
+
+@tagged("post_install", "-at_install")
+class TestAuditCaptureExactRows(AuditCase):
+    """The rows the capture writes, exactly: what is left out of a snapshot
+    must never hide a change."""
+
+    def _fresh(self, records):
+        """``records`` as a new request sees them: committed, nothing in cache."""
+        self._commit_point()
+        self.env.invalidate_all()
+        return records
+
+    def test_single_field_write_is_exactly_one_row_with_that_field(self):
+        order = self._fresh(self._create_order())
+        order.write({"client_order_ref": "PO-7"})
+        self._commit_point()
+        log = self._logs(order, "write")
+        self.assertEqual(len(log), 1)
+        self.assertEqual(
+            (log.res_model, log.res_id, log.res_name, log.user_id, log.company_id, log.device),
+            ("sale.order", order.id, order.display_name, self.env.user, self.company, "system"),
+        )
+        self.assertEqual(self._changes(log), {"fields": {"client_order_ref": [False, "PO-7"]}})
+
+    def test_fields_written_later_in_the_transaction_keep_their_first_value(self):
+        tag = self.env["crm.tag"].create({"name": "Audit capture tag"})
+        order = self._fresh(self._create_order())
+        order.write({"client_order_ref": "PO-8"})
+        # Neither in cache nor written when the first snapshot was taken.
+        order.write({"commitment_date": "2030-01-02 10:00:00", "tag_ids": [Command.link(tag.id)]})
+        order.write({"client_order_ref": "PO-9"})
+        self._commit_point()
+        log = self._logs(order, "write")
+        self.assertEqual(len(log), 1)
+        self.assertEqual(self._changes(log), {"fields": {
+            "client_order_ref": [False, "PO-9"],
+            "commitment_date": [False, "2030-01-02 10:00:00"],
+            "tag_ids": [[], [tag.id]],
+        }})
+
+    def test_fields_computed_from_the_written_one_are_diffed(self):
+        order = self._fresh(self._create_order())
+        old_invoice_address = order.partner_invoice_id
+        self.env.invalidate_all()
+        order.write({"partner_id": self.other_customer.id})
+        self._commit_point()
+        changes = self._changes(self._logs(order, "write"))
+        self.assertEqual(
+            changes["fields"]["partner_id"],
+            [[self.customer.id, self.customer.name], [self.other_customer.id, self.other_customer.name]],
+        )
+        self.assertEqual(
+            changes["fields"]["partner_invoice_id"],
+            [[old_invoice_address.id, old_invoice_address.name],
+             [self.other_customer.id, self.other_customer.name]],
+            "a field computed from the written one is diffed too",
+        )
+
+    def test_line_change_rolls_up_with_the_totals(self):
+        order = self._fresh(self._create_order([(self.product, 2.0), (self.product_2, 1.0)]))
+        line = order.order_line.filtered(lambda sol: sol.product_id == self.product)
+        totals = ("amount_untaxed", "amount_tax", "amount_total")
+        before = {name: order[name] for name in totals}
+        line_before = {name: line[name] for name in ("price_subtotal", "price_total")}
+        self.env.invalidate_all()
+        line.write({"product_uom_qty": 5.0})
+        self._commit_point()
+        log = self._logs(order, "write")
+        self.assertEqual(len(log), 1, "the line's change is a row of its order")
+        self.assertFalse(self._logs(line))
+        changes = self._changes(log)
+        self.assertEqual(changes["fields"], {
+            name: [before[name], order[name]] for name in totals if before[name] != order[name]
+        })
+        self.assertIn("amount_total", changes["fields"])
+        self.assertEqual(changes["lines"], [{
+            "model": "sale.order.line",
+            "id": line.id,
+            "name": None,
+            "operation": "write",
+            "fields": {
+                "product_uom_qty": [2.0, 5.0],
+                "price_subtotal": [line_before["price_subtotal"], line.price_subtotal],
+                "price_total": [line_before["price_total"], line.price_total],
+            },
+        }])
+
+    def test_line_unlink_keeps_every_old_value(self):
+        order = self._fresh(self._create_order([(self.product, 2.0), (self.product_2, 1.0)]))
+        line = order.order_line.filtered(lambda sol: sol.product_id == self.product_2)
+        line_id = line.id
+        had_value = {name for name in line._audit_fields() if line[name]}
+        self.assertTrue({"product_id", "product_uom_qty", "price_unit"} <= had_value)
+        self.env.invalidate_all()
+        line.unlink()
+        self._commit_point()
+        lines = self._changes(self._logs(order, "write"))["lines"]
+        self.assertEqual([(entry["id"], entry["operation"]) for entry in lines], [(line_id, "unlink")])
+        self.assertEqual(set(lines[0]["fields"]), had_value, "an unlinked line shows every audited value it had")
+
+    def test_nothing_changed_in_the_end_leaves_no_row(self):
+        order = self._fresh(self._create_order())
+        order.write({"client_order_ref": "PO-10"})
+        order.write({"client_order_ref": False})
+        self._commit_point()
+        self.assertFalse(self._logs(order, "write"))

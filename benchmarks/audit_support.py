@@ -1,15 +1,16 @@
-"""Helpers for the audit overhead benchmark (used from ``benchmarks/``).
+"""Helpers of the audit overhead benchmark (``bench_audit.py``).
 
 The benchmark compares, in one run and on databases built the same way:
 
 * auditing off: a database with ``sales_document_registry`` only;
-* this addon: the same plus ``sales_document_audit``;
+* auditing on: the same plus ``sales_document_audit``;
 * OCA ``auditlog`` in ``full`` and in ``fast`` mode on the same models
   (rules created with :func:`subscribe_oca_auditlog`).
 
 on the order-to-cash flow of ``benchmarks.datagen.generate_flows`` (200
 orders) and on :func:`write_one_field` (one field written on 200 orders).
-Nothing here runs at import time.
+Nothing here runs at import time; import this module only once Odoo is
+loaded (``BenchSession.registry``).
 """
 
 import time
@@ -29,6 +30,9 @@ AUDITED_MODELS = (
 
 def write_one_field(env, orders, value="bench"):
     """Write ``client_order_ref`` on each of ``orders``, one transaction each.
+
+    ``value`` must differ between calls on the same orders: the registry
+    refuses one customer reference on two orders of a customer.
 
     Each write is committed on its own, as a user saving a form does, so
     the commit (and with it the audit flush) is part of every timing.
