@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.exceptions import MissingError
 from odoo.tools import SQL
 
 from ..tools import chain
@@ -9,6 +10,9 @@ from .sales_document_audit_mixin import BUFFER_KEY
 
 # The columns of INSERT_COLUMNS as a set: every row built has exactly these.
 INSERT_COLUMN_SET = frozenset(INSERT_COLUMNS)
+# Casts of the column types of INSERT_COLUMNS, for rows inserted from a
+# VALUES list (whose untyped literals would otherwise be text).
+COLUMN_CASTS = {"varchar": SQL("varchar"), "int4": SQL("int4"), "timestamp": SQL("timestamp"), "text": SQL("text")}
 
 
 class SalesDocumentAuditLogCapture(models.Model):
@@ -98,20 +102,46 @@ class SalesDocumentAuditLogCapture(models.Model):
         if not buffer or not buffer["docs"]:
             return
         # sudo: the new values of every changed document are read whoever changed it.
-        rows = self.sudo()._prepare_change_rows(buffer)
-        if rows:
-            self._insert_rows(self.env.cr, rows)
+        log = self.sudo()
+        cr = self.env.cr
+        try:
+            # Documents not deleted through the ORM still exist: their values
+            # come from the cache and the INSERT checks they exist, which
+            # spares a query per model.
+            rows = log._prepare_change_rows(buffer, assume_alive=True)
+        except MissingError:
+            # One was deleted behind the ORM (a cascade) with values not in cache.
+            rows = None
+        if rows is None:
+            rows = log._prepare_change_rows(buffer)
+            self._insert_rows(cr, rows)
+            return
+        docs = buffer["docs"]
+        alive = [docs[(row["res_model"], row["res_id"])]["op"] != "unlink" for row in rows]
+        gone = self._insert_rows_of_existing(cr, rows, alive)
+        if gone:
+            # Rows for what the database no longer has: deleted, as unlink rows.
+            rows = log._prepare_change_rows(dict(buffer, docs={key: docs[key] for key in gone}))
+            self._insert_rows(cr, rows)
 
     @api.model
-    def _prepare_change_rows(self, buffer):
-        """Audit rows of the buffered changes, one per changed document."""
+    def _prepare_change_rows(self, buffer, assume_alive=False):
+        """Audit rows of the buffered changes, one per changed document.
+
+        With ``assume_alive``, the documents not deleted through the ORM are
+        taken as existing, without asking the database (the caller inserts
+        their rows with ``_insert_rows_of_existing``); values missing from
+        the cache of one that does not exist raise ``MissingError``.
+        """
         by_model = defaultdict(list)
         for (model, res_id), entry in buffer["docs"].items():
             by_model[model].append((res_id, entry))
         pending = []
         for model, items in by_model.items():
             Model = self.env[model].with_context(active_test=False)
-            alive = Model.browse([res_id for res_id, entry in items if entry["op"] != "unlink"]).exists()
+            alive = Model.browse([res_id for res_id, entry in items if entry["op"] != "unlink"])
+            if not assume_alive:
+                alive = alive.exists()
             alive_by_id = {record.id: record for record in alive}
             new_values = self._new_values(Model, [
                 (res_id, entry) for res_id, entry in items if res_id in alive_by_id
@@ -260,13 +290,56 @@ class SalesDocumentAuditLogCapture(models.Model):
         return {record.id: record.display_name for record in records}
 
     @api.model
+    def _insert_rows_of_existing(self, cr, rows, check):
+        """Insert ``rows`` in one statement, those flagged in ``check`` only
+        when their document exists; returns the ``(res_model, res_id)`` of
+        the flagged rows left out."""
+        self._check_row_columns(rows)
+        if not any(check):
+            self._insert_rows(cr, rows)
+            return set()
+        model_fields = self._fields
+        columns = SQL(", ").join(SQL.identifier(column) for column in INSERT_COLUMNS)
+        values = SQL(", ").join(
+            SQL("(%s, %s)", SQL(", ").join(
+                SQL("%s", row[column] if row[column] is not False else None) for column in INSERT_COLUMNS
+            ), bool(checked))
+            for row, checked in zip(rows, check)
+        )
+        select = SQL(", ").join(
+            SQL("CAST(v.%s AS %s)", SQL.identifier(column), COLUMN_CASTS[model_fields[column].column_type[0]])
+            for column in INSERT_COLUMNS
+        )
+        models_checked = sorted({row["res_model"] for row, checked in zip(rows, check) if checked})
+        exists = SQL(" ").join(
+            SQL("WHEN %s THEN EXISTS (SELECT 1 FROM %s t WHERE t.id = v.res_id)",
+                model, SQL.identifier(self.env[model]._table))
+            for model in models_checked
+        )
+        cr.execute(SQL(
+            """INSERT INTO sales_document_audit_log (%(columns)s, active)
+               SELECT %(select)s, TRUE FROM (VALUES %(values)s) AS v(%(columns)s, checked)
+               WHERE NOT v.checked OR CASE v.res_model %(exists)s ELSE TRUE END
+               RETURNING res_model, res_id""",
+            columns=columns, select=select, values=values, exists=exists,
+        ))
+        inserted = set(cr.fetchall())
+        return {
+            (row["res_model"], row["res_id"]) for row, checked in zip(rows, check) if checked
+        } - inserted
+
+    @staticmethod
+    def _check_row_columns(rows):
+        for row in rows:
+            if row.keys() != INSERT_COLUMN_SET:
+                raise ValueError(f"An audit row has the columns {sorted(INSERT_COLUMNS)}, not {sorted(row)}.")
+
+    @api.model
     def _insert_rows(self, cr, rows):
         """Insert audit rows (built by ``_prepare_log_vals``) with a single statement; returns their ids."""
         if not rows:
             return []
-        for row in rows:
-            if row.keys() != INSERT_COLUMN_SET:
-                raise ValueError(f"An audit row has the columns {sorted(INSERT_COLUMNS)}, not {sorted(row)}.")
+        self._check_row_columns(rows)
         placeholders = SQL(", ").join(
             SQL("(%s, TRUE)", SQL(", ").join(SQL("%s", row[column] if row[column] is not False else None) for column in INSERT_COLUMNS))
             for row in rows

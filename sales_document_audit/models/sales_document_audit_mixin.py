@@ -159,16 +159,21 @@ class SalesDocumentAuditMixin(models.AbstractModel):
     def _audit_watched_fields(self, written=()):
         """(fields to snapshot, the optional ones among them) before a write of ``written``.
 
-        The fields written and the computed ones (a write can change those
-        through their dependencies) are needed; the other audited fields only
-        change through a write of their own, which takes its own snapshot:
-        they are taken only when already in cache, never loaded for this.
+        The record's columns come with one query whichever of them is read,
+        but each many2many or one2many costs a query of its own: those are
+        optional (taken only when already in cache) unless written or
+        computed. One that is neither only changes through a write of its
+        own, which takes its snapshot then.
         """
         audited = self._audit_fields()
         model_fields = self._fields
-        needed = {name for name in audited if model_fields[name].compute}
-        needed.update(written)
-        return audited, audited - needed
+        optional = frozenset(
+            name for name in audited
+            if name not in written
+            and not model_fields[name].compute
+            and (model_fields[name].type in ("one2many", "many2many") or model_fields[name].prefetch is not True)
+        )
+        return audited, optional
 
     def _audit_snapshot(self, old=False, names=None, optional=frozenset()):
         """``{id: {field: value}}`` of audited fields of ``self``.

@@ -1,6 +1,7 @@
 from odoo import Command
 from odoo.tests import tagged
 
+from ..models.sales_document_audit_mixin import audit_value
 from .common import AuditCase
 
 
@@ -147,7 +148,7 @@ class TestAuditCaptureExactRows(AuditCase):
         tag = self.env["crm.tag"].create({"name": "Audit capture tag"})
         order = self._fresh(self._create_order())
         order.write({"client_order_ref": "PO-8"})
-        # Neither in cache nor written when the first snapshot was taken.
+        # The tags were neither in cache nor written when the first snapshot was taken.
         order.write({"commitment_date": "2030-01-02 10:00:00", "tag_ids": [Command.link(tag.id)]})
         order.write({"client_order_ref": "PO-9"})
         self._commit_point()
@@ -225,3 +226,48 @@ class TestAuditCaptureExactRows(AuditCase):
         order.write({"client_order_ref": False})
         self._commit_point()
         self.assertFalse(self._logs(order, "write"))
+
+    def test_values_read_from_the_cache_are_the_field_values(self):
+        order, invoice, payment = self._full_flow()
+        records = [order, order.order_line, order.picking_ids, order.picking_ids.move_ids, invoice,
+                   invoice.invoice_line_ids, payment]
+        self._commit_point()
+        for recordset in records:
+            for record in recordset.with_context(active_test=False):
+                # Reading the fields puts them in cache; the snapshot then reads the cache.
+                expected_values = {name: audit_value(record._fields[name], record[name]) for name in record._audit_fields()}
+                cached = record._audit_snapshot()[record.id]
+                self.assertEqual(set(cached), set(expected_values))
+                for name, value in cached.items():
+                    expected = expected_values[name]
+                    self.assertEqual(
+                        (name, value, self._json_type(value)), (name, expected, self._json_type(expected)),
+                        f"{record._name}.{name} read from the cache",
+                    )
+
+    @staticmethod
+    def _json_type(value):
+        return str if isinstance(value, str) else type(value)
+
+    def _delete_behind_the_orm(self, order):
+        """What a cascade does: the row goes, the ORM is not told."""
+        self.env.flush_all()
+        self.env.cr.execute("DELETE FROM sale_order WHERE id = %s", [order.id])
+
+    def test_document_deleted_behind_the_orm_is_an_unlink_row(self):
+        for in_cache in (True, False):
+            with self.subTest(in_cache=in_cache):
+                order = self._fresh(self._create_order())
+                order_id, company = order.id, order.company_id
+                order.write({"client_order_ref": "PO-11"})
+                self._delete_behind_the_orm(order)
+                if not in_cache:
+                    self.env.invalidate_all()
+                self._commit_point()
+                logs = self.Log.search([("res_model", "=", "sale.order"), ("res_id", "=", order_id)], order="id")
+                self.assertEqual(logs.mapped("operation"), ["create", "unlink"], "no write row for a deleted document")
+                log = logs[1]
+                self.assertEqual(log.company_id, company)
+                fields_changed = self._changes(log)["fields"]
+                self.assertEqual(fields_changed["client_order_ref"], [False, None], "its value before the transaction")
+                self.assertEqual(fields_changed["partner_id"][0][0], self.customer.id)
