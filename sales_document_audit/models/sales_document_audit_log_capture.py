@@ -13,6 +13,11 @@ INSERT_COLUMN_SET = frozenset(INSERT_COLUMNS)
 # Casts of the column types of INSERT_COLUMNS, for rows inserted from a
 # VALUES list (whose untyped literals would otherwise be text).
 COLUMN_CASTS = {"varchar": SQL("varchar"), "int4": SQL("int4"), "timestamp": SQL("timestamp"), "text": SQL("text")}
+# One row of such a VALUES list: the columns, then whether to check that
+# the row's document exists.
+VALUES_ROW = "(" + ", ".join(["%s"] * (len(INSERT_COLUMNS) + 1)) + ")"
+# The parts of that INSERT that depend only on INSERT_COLUMNS (built once).
+_INSERT_PARTS = {}
 
 
 class SalesDocumentAuditLogCapture(models.Model):
@@ -249,7 +254,7 @@ class SalesDocumentAuditLogCapture(models.Model):
             reopened = "state" in field_changes
             if reopened or line_changes or set(field_changes) - status:
                 changes["after_validation"] = True
-        return operation, changes, record.display_name, record.company_id.id or entry["company_id"]
+        return operation, changes, record._audit_document_name(), record.company_id.id or entry["company_id"]
 
     @api.model
     def _name_relational_values(self, pending):
@@ -298,17 +303,18 @@ class SalesDocumentAuditLogCapture(models.Model):
         if not any(check):
             self._insert_rows(cr, rows)
             return set()
-        model_fields = self._fields
-        columns = SQL(", ").join(SQL.identifier(column) for column in INSERT_COLUMNS)
+        if not _INSERT_PARTS:
+            model_fields = self._fields
+            _INSERT_PARTS["columns"] = SQL(", ").join(SQL.identifier(column) for column in INSERT_COLUMNS)
+            _INSERT_PARTS["select"] = SQL(", ").join(
+                SQL("CAST(v.%s AS %s)", SQL.identifier(column), COLUMN_CASTS[model_fields[column].column_type[0]])
+                for column in INSERT_COLUMNS
+            )
+        columns, select = _INSERT_PARTS["columns"], _INSERT_PARTS["select"]
         values = SQL(", ").join(
-            SQL("(%s, %s)", SQL(", ").join(
-                SQL("%s", row[column] if row[column] is not False else None) for column in INSERT_COLUMNS
-            ), bool(checked))
+            SQL(VALUES_ROW, *(row[column] if row[column] is not False else None for column in INSERT_COLUMNS),
+                bool(checked))
             for row, checked in zip(rows, check)
-        )
-        select = SQL(", ").join(
-            SQL("CAST(v.%s AS %s)", SQL.identifier(column), COLUMN_CASTS[model_fields[column].column_type[0]])
-            for column in INSERT_COLUMNS
         )
         models_checked = sorted({row["res_model"] for row, checked in zip(rows, check) if checked})
         exists = SQL(" ").join(

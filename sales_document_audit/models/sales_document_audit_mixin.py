@@ -3,7 +3,7 @@ import json
 import logging
 from contextlib import contextmanager
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError
 
 _logger = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ class SalesDocumentAuditMixin(models.AbstractModel):
     # Fields whose change on a validated document is not an "edit after
     # validation" (state machine and reconciliation bookkeeping).
     _audit_status_fields = ("state",)
+    # Fields ``_audit_is_validated`` reads: in every snapshot of a write.
+    _audit_validation_fields = ("state",)
 
     audit_log_count = fields.Integer(
         string="Audit entries", compute="_compute_audit_log_count", groups="sales_document_audit.group_auditor"
@@ -155,33 +157,39 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         """Whether the document was posted/validated, given its old values."""
         return False
 
-    @api.model
-    def _audit_watched_fields(self, written=()):
-        """(fields to snapshot, the optional ones among them) before a write of ``written``.
+    def _audit_document_name(self):
+        """The document's name in its audit rows (at commit time)."""
+        self.ensure_one()
+        return self.display_name
 
-        The record's columns come with one query whichever of them is read,
-        but each many2many or one2many costs a query of its own: those are
-        optional (taken only when already in cache) unless written or
-        computed. One that is neither only changes through a write of its
-        own, which takes its snapshot then.
+    @api.model
+    @tools.ormcache("written")
+    def _audit_watched_fields(self, written=frozenset()):
+        """The audited fields a write of ``written`` (a frozenset) may change.
+
+        Those written, those Odoo recomputes on the same records when they
+        change (its own trigger tree: totals, related fields, ...), and those
+        ``_audit_is_validated`` reads. With nothing written (the document is
+        touched through its lines), every computed audited field. Any other
+        field changes only through a write of its own, which takes its own
+        snapshot then.
         """
         audited = self._audit_fields()
         model_fields = self._fields
-        optional = frozenset(
-            name for name in audited
-            if name not in written
-            and not model_fields[name].compute
-            and (model_fields[name].type in ("one2many", "many2many") or model_fields[name].prefetch is not True)
-        )
-        return audited, optional
+        if written:
+            tree = self.pool.get_trigger_tree([model_fields[name] for name in written])
+            watched = set(written).union(field.name for field in tree.root or () if field.model_name == self._name)
+        else:
+            watched = {name for name in audited if model_fields[name].compute}
+        watched.update(self._audit_validation_fields)
+        return frozenset(watched.intersection(audited))
 
-    def _audit_snapshot(self, old=False, names=None, optional=frozenset()):
+    def _audit_snapshot(self, old=False, names=None):
         """``{id: {field: value}}`` of audited fields of ``self``.
 
-        ``names`` are the fields taken (all audited fields by default); those
-        also in ``optional`` are taken only when they are in cache. Values in
-        cache are read from it directly; the others are loaded the usual way.
-        For old values (``old=True``), a field waiting for recomputation is
+        ``names`` are the fields taken (all audited fields by default). Values
+        in cache are read from it directly; the others are loaded the usual
+        way. For old values (``old=True``), a field waiting for recomputation is
         taken from the cache as it is (its value before the change) instead
         of being recomputed early; when it is not in cache it is left out.
         """
@@ -192,16 +200,11 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         records = self.sudo().with_context(active_test=False)
         env = records.env
         cache = env.cache
-        # Optional fields last: loading a needed field loads the record's
-        # other columns too, which then come from the cache.
-        specs = [
-            (records._fields[name], records._fields[name].type in CACHE_VALUE_TYPES, name in optional)
-            for name in sorted(names, key=lambda name: name in optional)
-        ]
+        specs = [(records._fields[name], records._fields[name].type in CACHE_VALUE_TYPES) for name in names]
         result = {}
         for record in records:
             values = {}
-            for field, direct, is_optional in specs:
+            for field, direct in specs:
                 if field.compute and env.is_to_compute(field, record):
                     if not old:
                         values[field.name] = audit_value(field, record[field.name])
@@ -212,8 +215,7 @@ class SalesDocumentAuditMixin(models.AbstractModel):
                 else:
                     value = cache.get(record, field, NOT_CACHED)
                     if value is NOT_CACHED:
-                        if not is_optional:
-                            values[field.name] = audit_value(field, record[field.name])
+                        values[field.name] = audit_value(field, record[field.name])
                         continue
                 if direct:
                     values[field.name] = audit_cache_value(field, value)
@@ -230,27 +232,23 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         field is never snapshotted twice, so its old value is always the one
         before the transaction changed it.
         """
-        if operation == "unlink":
-            names, optional = self._audit_fields(), frozenset()
-        else:
-            names, optional = self._audit_watched_fields(written)
-        required = names - optional
+        names = self._audit_fields() if operation == "unlink" else self._audit_watched_fields(frozenset(written))
         to_snapshot = self.browse([
             record_id for record_id, entry in entries.items()
-            if entry["op"] != "create" and not required <= entry["seen"]
+            if entry["op"] != "create" and not names <= entry["seen"]
         ])
         if not to_snapshot:
             return to_snapshot
-        snapshot = to_snapshot._audit_snapshot(old=True, names=names, optional=optional)
+        todo = {record_id: names - entries[record_id]["seen"] for record_id in to_snapshot._ids}
+        snapshot = to_snapshot._audit_snapshot(old=True, names=frozenset().union(*todo.values()))
         for record_id, values in snapshot.items():
             entry = entries[record_id]
-            todo = names - entry["seen"]
             old = entry["old"]
             if old is None:
                 old = entry["old"] = {}
-            for name in todo.intersection(values):
+            for name in todo[record_id].intersection(values):
                 old[name] = values[name]
-            entry["seen"] = entry["seen"].union(todo - optional, old)
+            entry["seen"] = entry["seen"] | todo[record_id]
         return to_snapshot
 
     def _audit_buffer(self):

@@ -18,3 +18,9 @@ class StockPicking(models.Model):
 
     def _audit_is_validated(self, old_values):
         return old_values.get("state") == "done"
+
+    def _audit_document_name(self):
+        # Its display name is its stored name (but for display-only contexts):
+        # no display name computation on the commit path.
+        self.ensure_one()
+        return self.name
