@@ -195,9 +195,11 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         """
         if names is None:
             names = self._audit_fields()
-        # sudo: the trail keeps every audited field whoever changes the
-        # document; active_test: archived related records are values too.
-        records = self.sudo().with_context(active_test=False)
+        records = self
+        if not (self.env.su and self.env.context.get("active_test") is False):
+            # sudo: the trail keeps every audited field whoever changes the
+            # document; active_test: archived related records are values too.
+            records = self.sudo().with_context(active_test=False)
         env = records.env
         cache = env.cache
         specs = [(records._fields[name], records._fields[name].type in CACHE_VALUE_TYPES) for name in names]
@@ -251,6 +253,24 @@ class SalesDocumentAuditMixin(models.AbstractModel):
             entry["seen"] = entry["seen"] | todo[record_id]
         return to_snapshot
 
+    def _audit_take_company(self, entries):
+        """Keep in ``entries`` the company of each document (for when it is gone at commit)."""
+        company_field = self._fields["company_id"]
+        cache = self.env.cache
+        missing = []
+        for record in self:
+            entry = entries[record.id]
+            if entry["company_id"] or entry["op"] == "create":
+                continue
+            company_id = cache.get(record, company_field, NOT_CACHED)
+            if company_id is NOT_CACHED:
+                missing.append(record.id)
+            else:
+                entry["company_id"] = company_id or False
+        # sudo: the company of a document the user may change is recorded whoever may read it.
+        for record in self.browse(missing).sudo():
+            entries[record.id]["company_id"] = record.company_id.id
+
     def _audit_buffer(self):
         """The transaction's audit buffer; registers the pre-commit flush once."""
         precommit = self.env.cr.precommit
@@ -277,7 +297,7 @@ class SalesDocumentAuditMixin(models.AbstractModel):
     def _audit_capture(self, operation, written=frozenset()):
         """Buffer ``operation`` on ``self`` (``written``: the audited fields a write sets)."""
         records = self._audit_capture_filter()
-        if not records or not records._audit_fields():
+        if not records or not (written or records._audit_fields()):
             return
         parent_field = self._audit_parent_field
         if parent_field:
@@ -298,11 +318,7 @@ class SalesDocumentAuditMixin(models.AbstractModel):
             entries[record_id] = entry
         if operation != "create":
             self._audit_take_old(entries, operation, written)
-            # sudo: the company of a document the user may change is recorded whoever may read it.
-            for record in self.sudo():
-                entry = entries[record.id]
-                if not entry["company_id"] and entry["op"] != "create":
-                    entry["company_id"] = record.company_id.id
+            self._audit_take_company(entries)
         if operation == "unlink":
             # sudo: what a deleted document was is recorded whoever may read it.
             for record in self.sudo():
