@@ -195,34 +195,32 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         """
         if names is None:
             names = self._audit_fields()
-        records = self
-        if not (self.env.su and self.env.context.get("active_test") is False):
-            # sudo: the trail keeps every audited field whoever changes the
-            # document; active_test: archived related records are values too.
-            records = self.sudo().with_context(active_test=False)
-        env = records.env
+        env = self.env
         cache = env.cache
-        specs = [(records._fields[name], records._fields[name].type in CACHE_VALUE_TYPES) for name in names]
+        model_fields = self._fields
+        specs = [(model_fields[name], model_fields[name].type in CACHE_VALUE_TYPES) for name in names]
+        elevated = None
         result = {}
-        for record in records:
+        for record in self:
             values = {}
             for field, direct in specs:
-                if field.compute and env.is_to_compute(field, record):
-                    if not old:
-                        values[field.name] = audit_value(field, record[field.name])
-                        continue
-                    value = cache.get(record, field, NOT_CACHED)
-                    if value is NOT_CACHED:
-                        continue
-                else:
-                    value = cache.get(record, field, NOT_CACHED)
-                    if value is NOT_CACHED:
-                        values[field.name] = audit_value(field, record[field.name])
-                        continue
-                if direct:
+                value = cache.get(record, field, NOT_CACHED)
+                to_compute = field.compute and env.is_to_compute(field, record)
+                if value is not NOT_CACHED and (old or not to_compute) and direct:
+                    # The cache is the same for every environment: no sudo needed to read it.
                     values[field.name] = audit_cache_value(field, value)
+                    continue
+                if old and to_compute and value is NOT_CACHED:
+                    continue
+                if elevated is None:
+                    # sudo: the trail keeps every audited field whoever changes the
+                    # document; active_test: archived related records are values too.
+                    elevated = self.sudo().with_context(active_test=False)
+                target = elevated.browse(record.id)
+                if value is NOT_CACHED or (to_compute and not old):
+                    values[field.name] = audit_value(field, target[field.name])
                 else:
-                    values[field.name] = audit_value(field, field.convert_to_record(value, record))
+                    values[field.name] = audit_value(field, field.convert_to_record(value, target))
             result[record.id] = values
         return result
 
