@@ -143,7 +143,8 @@ class SalesDocumentAuditLogCapture(models.Model):
             by_model[model].append((res_id, entry))
         pending = []
         for model, items in by_model.items():
-            Model = self.env[model].with_context(active_test=False)
+            # (the snapshot reads archived related records itself)
+            Model = self.env[model]
             alive = Model.browse([res_id for res_id, entry in items if entry["op"] != "unlink"])
             if not assume_alive:
                 alive = alive.exists()
@@ -201,7 +202,7 @@ class SalesDocumentAuditLogCapture(models.Model):
                     items_by_model[line_model].append((line_id, line_entry))
         result = {}
         for line_model, line_items in items_by_model.items():
-            Lines = self.env[line_model].with_context(active_test=False)
+            Lines = self.env[line_model]
             alive = set(Lines.browse(sorted({line_id for line_id, _entry in line_items})).exists().ids)
             snapshot = self._new_values(Lines, [item for item in line_items if item[0] in alive])
             result[line_model] = (snapshot, {})

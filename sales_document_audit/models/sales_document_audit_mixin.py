@@ -274,11 +274,9 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         precommit = self.env.cr.precommit
         buffer = precommit.data.get(BUFFER_KEY)
         if buffer is None:
-            buffer = precommit.data[BUFFER_KEY] = {
-                "docs": {},
-                "request": self.env["sales.document.audit.log"]._audit_request_info(),
-            }
-            precommit.add(self.env["sales.document.audit.log"]._flush_audit_buffer)
+            log = self.env["sales.document.audit.log"]
+            buffer = precommit.data[BUFFER_KEY] = {"docs": {}, "request": log._audit_request_info()}
+            precommit.add(log._flush_audit_buffer)
         return buffer
 
     @api.model
