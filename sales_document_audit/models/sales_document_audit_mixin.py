@@ -253,7 +253,9 @@ class SalesDocumentAuditMixin(models.AbstractModel):
 
     def _audit_take_company(self, entries):
         """Keep in ``entries`` the company of each document (for when it is gone at commit)."""
-        company_field = self._fields["company_id"]
+        company_field = self._fields.get("company_id")
+        if company_field is None:
+            return
         cache = self.env.cache
         missing = []
         for record in self:
