@@ -21,6 +21,8 @@
         "views/document_views.xml",
         "views/sales_document_audit_menus.xml",
         "report/sales_document_audit_log_report.xml",
+        "report/sales_document_print_qr_templates.xml",
+        "views/sales_document_verify_templates.xml",
     ],
     "uninstall_hook": "uninstall_hook",
     "installable": True,
