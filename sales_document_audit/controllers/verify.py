@@ -82,7 +82,6 @@ class PrintedDocumentVerification(http.Controller):
             date = format_date(env, document.invoice_date)
         amount = format_amount(env, document.amount_total, document.currency_id) if values["amount"] else False
         return {
-            "title": _("Document verification"),
             "state": result["state"],
             "kind": kind,
             "number": document.name,
