@@ -20,6 +20,7 @@
         "views/sales_document_audit_config_views.xml",
         "views/document_views.xml",
         "views/sales_document_audit_menus.xml",
+        "views/sales_document_verify_rate_views.xml",
         "report/sales_document_audit_log_report.xml",
         "report/sales_document_print_qr_templates.xml",
         "views/sales_document_verify_templates.xml",

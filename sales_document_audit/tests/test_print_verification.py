@@ -1,6 +1,7 @@
 import base64
 import os
 import tempfile
+import xmlrpc.client
 from unittest.mock import patch
 
 from cryptography.hazmat.primitives import serialization
@@ -171,6 +172,44 @@ class TestPrintVerification(AuditCase, HttpCase):
         self.assertIn("真实且未更改", response.text)
         self.assertIn("非真实", self._verify("forged", headers={"Accept-Language": "zh-CN"}).text)
         self.assertIn("Genuine and unchanged", self._verify(token, headers={"Accept-Language": "en-US"}).text)
+
+    def test_counters_over_xmlrpc(self):
+        """Security officers read the counters; nobody writes them or calls the token methods remotely."""
+        officer = self._create_user("sd_qr_officer", "Olga Officer", ["sales_document_audit.group_security_officer"])
+        for user in (officer, self.salesman):
+            user.password = f"{user.login}-pw"
+        order = self._create_order()
+        self._verify(_flip_last_char(self.Token._issue_print_token(order)))
+        rate = self.env["sales.document.verify.rate"].search([("forged", ">", 0)], limit=1)
+        self.assertTrue(rate)
+
+        def call(user, model, method, *args):
+            self.env.flush_all()
+            try:
+                return True, self.xmlrpc_object.execute_kw(
+                    self.env.cr.dbname, user.id, f"{user.login}-pw", model, method, list(args)
+                )
+            except xmlrpc.client.Fault as fault:
+                return False, fault.faultString
+            finally:
+                self.env.invalidate_all()
+
+        done, rows = call(officer, "sales.document.verify.rate", "search_read", [("id", "=", rate.id)], ["forged"])
+        self.assertTrue(done, rows)
+        self.assertEqual(rows[0]["forged"], rate.forged)
+        attacks = [
+            (self.salesman, "sales.document.verify.rate", "search_read", [], ["ip_address"]),
+            (officer, "sales.document.verify.rate", "write", [rate.id], {"forged": 0, "hits": 0}),
+            (officer, "sales.document.verify.rate", "unlink", [rate.id]),
+            (officer, "sales.document.verify.rate", "create", [{"ip_address": "10.0.0.1", "window_start": "2026-01-01"}]),
+            (officer, "sales.document.print.token", "_issue_print_token", order.id),
+            (self.salesman, "sales.document.print.token", "_check_print_token", "x"),
+            (self.salesman, "sales.document.verify.rate", "_count_request", "127.0.0.1"),
+        ]
+        for user, model, method, *args in attacks:
+            done, text = call(user, model, method, *args)
+            self.assertFalse(done, f"{user.login} {model}.{method} must be refused")
+        self.assertEqual(rate.read(["forged", "hits"])[0]["forged"], 1)
 
     # ------------------------------------------------------------------
     # The printed documents
