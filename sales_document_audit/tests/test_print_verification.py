@@ -173,6 +173,21 @@ class TestPrintVerification(AuditCase, HttpCase):
         self.assertIn("非真实", self._verify("forged", headers={"Accept-Language": "zh-CN"}).text)
         self.assertIn("Genuine and unchanged", self._verify(token, headers={"Accept-Language": "en-US"}).text)
 
+    def test_scans_outside_office_hours_raise_no_alert(self):
+        """A customer scanning a paper at night is not staff working off hours."""
+        Alert = self.env["sales.document.audit.alert"]
+        self._commit_point()
+        Alert._cron_detect()
+        self.company.write({
+            "audit_off_hours_enabled": True, "audit_office_hour_start": 0.0, "audit_office_hour_end": 0.0,
+        })
+        order = self._create_order(user=self.salesman)
+        self._verify(self.Token._issue_print_token(order))
+        self.assertEqual(self._verification_logs(order), ["genuine"])
+        self._commit_point()
+        alerts = Alert._cron_detect().filtered(lambda a: a.rule == "off_hours")
+        self.assertEqual(alerts.user_id, self.salesman, "only the salesperson's own work, not the public scan")
+
     def test_counters_over_xmlrpc(self):
         """Security officers read the counters; nobody writes them or calls the token methods remotely."""
         officer = self._create_user("sd_qr_officer", "Olga Officer", ["sales_document_audit.group_security_officer"])
