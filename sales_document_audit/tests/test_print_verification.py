@@ -159,6 +159,15 @@ class TestPrintVerification(AuditCase, HttpCase):
                 self.assertEqual(raw[0] & 0x0F, print_token.ALG_ED25519)
                 self.assertIn("o_sd_verify_genuine", self._verify(token).text)
                 self.assertIn("o_sd_verify_forged", self._verify(hmac_token).text)
+        # A key that cannot be read: no QR code and no valid token, never a weaker key, never a failed print.
+        logger = "odoo.addons.sales_document_audit.models.sales_document_print_token"
+        with patch.dict(config.options, {"sales_audit_signing_key": "/nonexistent/signing.pem"}):
+            with self.assertLogs(logger, "ERROR"):
+                html, urls = self._render("sale.action_report_saleorder", order)
+            self.assertIn(order.name, html)
+            self.assertNotIn("o_sd_verify_qr", html)
+            with self.assertLogs(logger, "ERROR"):
+                self.assertEqual(self.Token._check_print_token(hmac_token)["state"], "forged")
 
     def test_zh_cn_page(self):
         """The page speaks Simplified Chinese to a Chinese browser."""
