@@ -196,9 +196,14 @@ def _b64decode(text):
         raise InvalidToken("not a token")
     try:
         raw = text.encode("ascii")
-        return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+        data = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
     except (ValueError, UnicodeEncodeError) as error:
         raise InvalidToken("not a token") from error
+    # One text per token: the decoder ignores the spare bits of the last
+    # character, which would let several texts stand for the same token.
+    if _b64encode(data) != text:
+        raise InvalidToken("not a token")
+    return data
 
 
 def _signed_message(context, body):

@@ -71,6 +71,16 @@ class TestPrintToken(BaseCase):
                 with self.assertRaises(pt.InvalidToken, msg=f"byte {position}"):
                     pt.decode(_b64(bytes(forged)), self.signers, context=b"db-1")
 
+    def test_one_text_per_token(self):
+        """The spare bits of the last character cannot make a second text of the same token."""
+        token = self._token(self.hmac)
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        for char in alphabet:
+            if char != token[-1]:
+                with self.assertRaises(pt.InvalidToken, msg=char):
+                    pt.decode(token[:-1] + char, self.signers, context=b"db-1")
+        self.assertEqual(pt.decode(token, self.signers, context=b"db-1").res_id, 42)
+
     def test_wrong_key_context_or_algorithm_is_refused(self):
         token = self._token(self.hmac)
         with self.assertRaises(pt.InvalidToken):
