@@ -8,6 +8,8 @@ from . import sales_document_audit_log_access
 from . import sales_document_audit_log_seal
 from . import sales_document_audit_view_counter
 from . import sales_document_audit_alert
+from . import sales_document_print_token
+from . import sales_document_verify_rate
 from . import sale_order
 from . import sale_order_line
 from . import stock_picking

@@ -279,6 +279,9 @@ class SalesDocumentAuditAlert(models.Model):
     @api.model
     def _is_off_hours(self, log, company):
         user = self.env["res.users"].sudo().browse(log["user_id"])
+        if user._is_public():
+            # Customers scanning a printed document's QR code in the evening are not staff at work.
+            return False
         tz = pytz.timezone(user.tz or company.partner_id.tz or "UTC")
         local = pytz.utc.localize(log["timestamp"]).astimezone(tz)
         hour = local.hour + local.minute / 60.0
