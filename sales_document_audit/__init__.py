@@ -1,5 +1,6 @@
 from . import models
 from . import tools
+from . import settings
 
 
 def uninstall_hook(env):
