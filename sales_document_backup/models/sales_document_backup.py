@@ -481,33 +481,18 @@ class SalesDocumentBackup(models.Model):
         return f"{self.date:%Y%m%dT%H%M%S}-{self.id}"
 
     def _prepare_manifest_extra(self):
-        """Information stored in the manifest next to the document statistics."""
+        """Information stored in the manifest next to the document statistics.
+
+        Other addons extend it (``super()``) to record what a restored
+        database can be checked against, e.g. the latest audit checkpoints.
+        """
         self.ensure_one()
         extra = {
             "odoo_version": release.version,
             "backup_id": self.id,
             "company": self.company_id.name,
         }
-        checkpoint = self._get_audit_checkpoint()
-        if checkpoint:
-            extra["audit_checkpoint"] = checkpoint
         return extra
-
-    def _get_audit_checkpoint(self):
-        """Latest sealed audit checkpoint per company, when the audit addon is installed.
-
-        Stored in the manifest so that a restored audit trail can be checked
-        against a hash kept outside the database.
-        """
-        Checkpoint = self.env.get("sales.document.audit.checkpoint")
-        if Checkpoint is None or not hasattr(Checkpoint, "_export_checkpoints"):
-            return None
-        # Server side: whoever starts a backup, every company's checkpoints go in its manifest.
-        exported = json.loads(Checkpoint._export_checkpoints())
-        latest = {}
-        for checkpoint in exported.get("checkpoints", []):
-            latest[str(checkpoint.get("company_id"))] = checkpoint
-        return {"format": exported.get("format"), "latest": latest} if latest else None
 
     def _copy_to_destinations(self, archive_path, destinations, object_name):
         """Upload the archive everywhere; mark the backup failed if any copy fails."""
