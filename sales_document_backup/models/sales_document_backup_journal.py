@@ -7,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .. import settings
+from ..errors import error_text
 from ..lib import archive, crypto, manifest, storage
 
 _logger = logging.getLogger(__name__)
@@ -224,10 +225,8 @@ class SalesDocumentBackupJournal(models.Model):
                 "manifest": json.dumps([link for _entry, link in chained], indent=1),
             })
             batch._copy_to_destinations(path, destinations, Backup._object_name("journal", batch._file_stem()))
-        except crypto.BackupKeyError as exc:
-            batch._mark_failed(_("The journal batch was refused: %(error)s", error=exc))
         except (crypto.CryptoError, storage.StorageError, OSError) as exc:
-            batch._mark_failed(_("The journal batch failed: %(error)s", error=exc))
+            batch._fail_with(exc)
         finally:
             if os.path.exists(path):
                 os.unlink(path)
@@ -318,7 +317,7 @@ class SalesDocumentBackupJournal(models.Model):
                                 item = json.loads(line)
                                 snapshots[item["sequence"]] = item["snapshot"]
             except (crypto.CryptoError, archive.ArchiveError, storage.StorageError, OSError) as exc:
-                raise UserError(_("The journal cannot be read: %(error)s", error=exc)) from None
+                raise UserError(_("The journal cannot be read: %(error)s", error=error_text(self.env, exc))) from None
         check = manifest.verify_chain(links or [], (links or [{}])[0].get("prev_hash"))
         link = next((item for item in links or [] if item.get("sequence") == self.sequence), None)
         if not check["ok"] or not link or link["hash"] != self.entry_hash:

@@ -72,6 +72,7 @@ class AccountMove(models.Model):
         posted = super()._post(soft=soft)
         posted_sales = posted & sales
         posted_sales._sd_mark_stage("invoiced")
+        # sudo: the invoicing user may not write the order, whose stage trail is system data.
         posted_sales.sd_sale_order_id.sudo()._sd_update_invoiced_paid_stage()
         return posted
 
@@ -95,6 +96,7 @@ class AccountMove(models.Model):
         sales = self._sd_sales_documents()
         sales._sd_mark_stage("paid")
         sales._get_reconciled_payments().filtered(lambda p: not p.stage_paid_date)._sd_mark_stage("paid")
+        # sudo: the accountant registering the payment may not write the order, whose stage trail is system data.
         (sales.invoice_line_ids.sale_line_ids.order_id).sudo()._sd_update_invoiced_paid_stage()
         return res
 

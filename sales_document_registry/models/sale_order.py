@@ -197,7 +197,7 @@ class SaleOrder(models.Model):
         for order in self.filtered("client_order_ref_normalized"):
             if order.state == "cancel":
                 continue
-            # Orders of other salespeople count too: the guard is company-wide.
+            # sudo: orders of other salespeople count too: the guard is company-wide.
             other = self.sudo().with_context(active_test=False).search([
                 ("id", "!=", order.id),
                 ("company_id", "=", order.company_id.id),
@@ -398,6 +398,7 @@ class SaleOrder(models.Model):
     def _sd_check_nothing_downstream(self, action):
         """Refuse ``action`` ("archive", "cancel" or "delete") on orders with done, posted or paid documents."""
         problems = []
+        # sudo: downstream documents protect the order even where the user cannot read them.
         for order in self.sudo():
             pickings, invoices, payments = order._sd_get_locked_downstream()
             names = pickings.mapped("name") + invoices.mapped("name") + payments.mapped("name")
@@ -436,6 +437,7 @@ class SaleOrder(models.Model):
             if not added and not removed:
                 continue
             commands = [(4, t.id) for t in added] + [(3, t.id) for t in removed]
+            # sudo: tags follow to every downstream document, even those the user cannot write.
             downstream = order.sudo()._sd_downstream_documents()
             for records in downstream:
                 if records:

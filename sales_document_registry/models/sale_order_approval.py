@@ -470,7 +470,7 @@ class SaleOrder(models.Model):
         )
         if not activity_type:
             return
-        # The reviewer closes the activities of the other approvers too.
+        # sudo: the reviewer closes the activities of the other approvers too.
         activities = self.sudo().activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
         if activities:
             activities.action_feedback(feedback=feedback)

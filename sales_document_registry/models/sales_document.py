@@ -191,7 +191,7 @@ class SalesDocument(models.Model):
         summary_domain = self._summary_domain(full_domain)
         if summary_domain is None:
             return None
-        # The access rules are already in the domain: the roll-up itself has
+        # sudo: the access rules are already in the domain: the roll-up itself has
         # no record rules to apply.
         Summary = self.env["sales.document.summary"].sudo()
         return Summary._read_group(
@@ -396,7 +396,7 @@ class SalesDocument(models.Model):
         found = self._store_differences()
         if any(found.values()):
             _logger.warning("Sales document registry differed from the documents (%s): rebuilding it", found)
-            # Rebuilding is an internal repair: it touches no document.
+            # sudo: rebuilding is an internal repair: it touches no document.
             self.sudo()._refill_store()
         return found
 

@@ -384,7 +384,7 @@ class SalesDocumentMixin(models.AbstractModel):
         """Record that ``self`` passed ``stage`` now, by the current user."""
         if not self:
             return
-        # The user passing a stage may not have write access to every
+        # sudo: the user passing a stage may not have write access to every
         # document the stage is recorded on (a warehouse user validating a
         # delivery marks its order as delivered): the trail is system data.
         self.sudo().write({
