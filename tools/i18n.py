@@ -18,7 +18,13 @@ from pathlib import Path
 import polib
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("sales_document_registry", "sales_document_registry_crm", "sales_document_audit", "sales_document_backup")
+ADDONS = (
+    "sales_document_registry",
+    "sales_document_registry_crm",
+    "sales_document_audit",
+    "sales_document_backup",
+    "sales_document_audit_backup",
+)
 
 
 def export_pot(env, module):
