@@ -8,7 +8,7 @@
     "author": "Sales Document Registry contributors",
     "website": "https://github.com/sales-document-registry/sales-document-registry",
     "depends": ["sales_document_registry", "mail"],
-    "external_dependencies": {"python": ["xlsxwriter"]},
+    "external_dependencies": {"python": ["xlsxwriter", "cryptography"]},
     "data": [
         "security/sales_document_audit_groups.xml",
         "security/ir.model.access.csv",
@@ -18,6 +18,7 @@
         "views/sales_document_audit_log_views.xml",
         "views/sales_document_audit_alert_views.xml",
         "views/sales_document_audit_config_views.xml",
+        "views/sales_document_audit_export_views.xml",
         "views/document_views.xml",
         "views/sales_document_audit_menus.xml",
         "report/sales_document_audit_log_report.xml",

@@ -21,3 +21,5 @@ from . import res_partner
 from . import product_product
 from . import res_config_settings
 from . import ir_actions_report
+from . import sales_document_audit_export
+from . import ir_module_module

@@ -245,6 +245,14 @@ class SalesDocumentAuditCheckpoint(models.Model):
         return [anchors.LocalAnchorStore(directory)] if directory else []
 
     @api.model
+    def _sd_anchor_stores_for(self, company_id):
+        """The stores holding the anchors of ``company_id`` (a store may serve one company only)."""
+        return [
+            store for store in self._sd_anchor_stores()
+            if getattr(store, "company_id", None) in (None, company_id)
+        ]
+
+    @api.model
     def _sd_store_name(self, store):
         return f"{store.kind}:{store.describe()}"
 
@@ -276,6 +284,8 @@ class SalesDocumentAuditCheckpoint(models.Model):
         for store in stores:
             name = self._sd_store_name(store)
             only = SQL("AND cp.id = ANY(%s)", list(checkpoint_ids)) if checkpoint_ids else SQL()
+            if getattr(store, "company_id", None) is not None:
+                only = SQL("%s AND cp.company_id = %s", only, store.company_id)
             self.env.cr.execute(SQL(
                 """SELECT cp.id FROM sales_document_audit_checkpoint cp
                     WHERE cp.signature IS NOT NULL AND cp.signature != '' %s

@@ -133,7 +133,7 @@ class SalesDocumentAuditLogSeal(models.Model):
         Checkpoint = self.env["sales.document.audit.checkpoint"]
         database = Checkpoint._sd_database()
         try:
-            earlier = anchors.read_all(Checkpoint._sd_anchor_stores(), database, company_id)
+            earlier = anchors.read_all(Checkpoint._sd_anchor_stores_for(company_id), database, company_id)
         except anchors.AnchorError as exc:
             _logger.error("Cannot read the audit anchors of company %s: %s", company_id, exc)
             return
@@ -195,7 +195,7 @@ class SalesDocumentAuditLogSeal(models.Model):
             cr.execute(SQL(trail.STRAY_QUERY, company_id, sequence))
             return cr.fetchone()[0]
 
-        stores = Checkpoint._sd_anchor_stores()
+        stores = Checkpoint._sd_anchor_stores_for(company_id)
         records = None
         if stores:
             try:

@@ -18,7 +18,7 @@ import tempfile
 import psycopg2
 
 from odoo import SUPERUSER_ID, api, sql_db
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
@@ -443,3 +443,39 @@ class TestAnchoring(AuditConfigMixin, AuditCase):
         self._set_audit_option("anchor_dir", self.anchor_dir)
         self.Log._cron_seal()
         self.assertTrue(all(cp.anchor_state == "anchored" for cp in checkpoints))
+
+    def test_uninstall_refused_until_exported_and_verified(self):
+        module = self.env.ref("base.module_sales_document_audit")
+        Export = self.env["sales.document.audit.export"]
+        order = self._create_order()
+        self._commit_point()
+        with self.assertRaisesRegex(UserError, "never exported"):
+            module.button_uninstall()
+        with self.assertRaises(AccessError):
+            Export.with_user(self._auditor()).action_export_trail()
+        action = Export.action_export_trail()
+        export = Export.browse(action["res_id"])
+        self.assertTrue(export.verified, export.verification)
+        self.assertTrue(export.anchors_checked)
+        self.assertEqual(export.row_count, self.Log.with_context(active_test=False).search_count([]))
+        content = json.loads(export.attachment_id.raw)
+        self.assertIn(export.last_log_id, [row["id"] for row in content["rows"]])
+        self.assertTrue(self.Log.search([("res_model", "=", Export._name), ("res_id", "=", export.id),
+                                         ("operation", "=", "export")]), "the export is in the trail")
+        module.button_uninstall()
+        self.assertEqual(module.state, "to remove")
+        module.state = "installed"
+        # A new entry after the export blocks the uninstallation again.
+        order.note = "after the export"
+        self._commit_point()
+        with self.assertRaisesRegex(UserError, "never exported"):
+            module.button_uninstall()
+        # An export of a broken trail does not open the way either.
+        victim = self._logs(order)[:1]
+        self.env.cr.execute("ALTER TABLE sales_document_audit_log DISABLE TRIGGER sales_document_audit_log_guard")
+        self.env.cr.execute("UPDATE sales_document_audit_log SET changes = '{}' WHERE id = %s", (victim.id,))
+        self.env.cr.execute("ALTER TABLE sales_document_audit_log ENABLE TRIGGER sales_document_audit_log_guard")
+        export = Export.browse(Export.action_export_trail()["res_id"])
+        self.assertFalse(export.verified)
+        with self.assertRaisesRegex(UserError, "not verified intact"):
+            module.button_uninstall()
