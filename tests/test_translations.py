@@ -8,7 +8,10 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("sales_document_registry", "sales_document_registry_crm", "sales_document_audit", "sales_document_backup")
+ADDONS = (
+    "sales_document_registry", "sales_document_registry_crm", "sales_document_audit", "sales_document_backup",
+    "sales_document_audit_backup",
+)
 
 
 @tagged("post_install", "-at_install")

@@ -29,6 +29,13 @@ REASONS = {
 }
 
 
+# Which reason names a break best when two are found at the same position.
+PRIORITY = (
+    "chain_restarted", "tail_removed", "row_removed", "row_rewritten", "bad_signature", "signature_missing",
+    "checkpoint_mismatch", "chain_forked", "anchor_gap", "not_anchored", "stray_rows",
+)
+
+
 class _Found(Exception):
     """The walk met a break beyond which nothing can be trusted."""
 
@@ -219,7 +226,9 @@ class CompanyVerifier:
         return self.result()
 
     def result(self):
-        first = min(self.issues, key=lambda issue: issue["sequence"]) if self.issues else None
+        first = min(
+            self.issues, key=lambda issue: (issue["sequence"], PRIORITY.index(issue["reason"]))
+        ) if self.issues else None
         return {
             "ok": first is None,
             "checked": self.checked,

@@ -269,10 +269,16 @@ class TestLibAnchor(BaseCase):
         checkpoint = self.trail.seal(anchor=False)
         result = self.trail.verify(self.public_keys)
         self.assertBroken(result, "chain_restarted", self.trail.rows[0]["id"], 1)
+        # The new chain anchored next to the old one: still a restart, not a mere fork.
+        self.store.append(anchors.make_record(
+            signing.checkpoint_payload(checkpoint, DATABASE, checkpoint["key_fingerprint"]), checkpoint["signature"],
+            chain.leaf_prefixes([row["hash"] for row in self.trail.rows]), self.trail.rows[-1]["hash"],
+        ))
+        self.assertBroken(self.trail.verify(self.public_keys), "chain_restarted", self.trail.rows[0]["id"], 1)
         self.trail.rows = []
         self.trail.checkpoints = []
         self.assertBroken(self.trail.verify(self.public_keys), "tail_removed", sequence=1)
-        self.assertTrue(checkpoint)
+        self.assertEqual(set(verifier.PRIORITY), set(verifier.REASONS))
 
     def test_forked_anchors(self):
         forked = Trail(self.key, self.store)

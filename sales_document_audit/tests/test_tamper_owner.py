@@ -93,8 +93,8 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, BaseCase):
         params = sql_db.connection_info_for(self.dbname)[1]
         if "dsn" in params:
             return params["dsn"]
-        return " ".join(f"{key}={value}" for key, value in params.items() if key in (
-            "dbname", "host", "port", "user", "password") and value)
+        names = {"database": "dbname", "host": "host", "port": "port", "user": "user", "password": "password"}
+        return " ".join(f"{names[key]}={value}" for key, value in params.items() if key in names and value)
 
     def _psql(self, sql):
         """Run ``sql`` with psql in one transaction, as the owner Odoo connects as."""
@@ -117,6 +117,12 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, BaseCase):
             DELETE FROM sales_document_audit_alert_sales_document_audit_log_rel
              WHERE sales_document_audit_log_id IN (
                 SELECT id FROM sales_document_audit_log WHERE company_id = {int(self.company_id)});
+            DELETE FROM mail_activity WHERE res_model = 'sales.document.audit.alert' AND res_id IN (
+                SELECT id FROM sales_document_audit_alert WHERE company_id = {int(self.company_id)});
+            DELETE FROM mail_followers WHERE res_model = 'sales.document.audit.alert' AND res_id IN (
+                SELECT id FROM sales_document_audit_alert WHERE company_id = {int(self.company_id)});
+            DELETE FROM mail_message WHERE model = 'sales.document.audit.alert' AND res_id IN (
+                SELECT id FROM sales_document_audit_alert WHERE company_id = {int(self.company_id)});
             DELETE FROM sales_document_audit_alert WHERE company_id = {int(self.company_id)};
             DELETE FROM sales_document_audit_anchor WHERE company_id = {int(self.company_id)};
             UPDATE sales_document_audit_log SET checkpoint_id = NULL WHERE company_id = {int(self.company_id)};
