@@ -262,7 +262,9 @@ class S3AnchorBackend:
     def versions(self, key):
         try:
             listed = self._client.list_object_versions(Bucket=self.bucket, Prefix=key).get("Versions", [])
-            version_ids = [v["VersionId"] for v in sorted(listed, key=lambda v: v["LastModified"]) if v["Key"] == key]
+            # Oldest first: S3 lists the newest first, and two versions may share a second.
+            ordered = sorted(enumerate(listed), key=lambda pair: (pair[1]["LastModified"], -pair[0]))
+            version_ids = [version["VersionId"] for _index, version in ordered if version["Key"] == key]
             if not version_ids or version_ids == ["null"]:
                 return [self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()]
             return [

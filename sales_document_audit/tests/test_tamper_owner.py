@@ -423,8 +423,12 @@ class TestAnchoring(AuditConfigMixin, AuditCase):
         auditor = self.env(user=self._auditor())
         view = self.env.ref("sales_document_audit.sales_document_audit_checkpoint_view_form")
         self.assertIn("anchor_ids", view.arch)
-        self.assertTrue(auditor["sales.document.audit.checkpoint"].browse(checkpoints.ids).read(
-            ["key_fingerprint", "anchor_ids", "anchor_state"]))
+        own = checkpoints.filtered(lambda checkpoint: checkpoint.company_id == self.company)
+        self.assertTrue(own)
+        shown = auditor["sales.document.audit.checkpoint"].browse(own.ids).read(
+            ["key_fingerprint", "anchor_ids", "anchor_state"])
+        self.assertEqual({row["anchor_state"] for row in shown}, {"anchored"})
+        self.assertTrue(all(row["anchor_ids"] and row["key_fingerprint"] for row in shown))
         result = self.Log.verify_integrity(self.company.id)
         self.assertTrue(result["ok"], result)
         self.assertTrue(result["anchors_checked"])

@@ -65,8 +65,9 @@ class TestS3Anchors(BackupConfigMixin, AuditCase):
         key = anchor.reference.split(" (version ")[0]
         version = anchor.reference.split(" (version ")[1].rstrip(")")
         self.assertTrue(key.startswith(f"prod/audit-anchors/{self.Checkpoint._sd_database()}/company{self.company.id}/"))
-        retention = self.client.get_object_retention(Bucket="audit-anchors-locked", Key=key, VersionId=version)
-        self.assertEqual(retention["Retention"]["Mode"], "COMPLIANCE")
+        head = self.client.head_object(Bucket="audit-anchors-locked", Key=key, VersionId=version)
+        self.assertEqual(head["ObjectLockMode"], "COMPLIANCE")
+        self.assertGreater(head["ObjectLockRetainUntilDate"].replace(tzinfo=None), datetime.now() + timedelta(days=29))
         original = self.client.get_object(Bucket="audit-anchors-locked", Key=key, VersionId=version)["Body"].read()
         self.assertEqual(json.loads(original)["signature"], checkpoint.signature)
         # Nobody deletes the locked version before its retention ends, the bucket owner included.
