@@ -15,5 +15,6 @@ def error_text(env, error):
             return env._(error.template)
         return env._(error.template, **error.params)
     if isinstance(error, OSError) and error.strerror:
-        return error.strerror
+        # The system's own words (in the server's language), and the file they are about.
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     return str(error)

@@ -1,9 +1,25 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import LazyTranslate
 
 from .sales_document_mixin import without_auto_tag
 
+_lt = LazyTranslate(__name__)
+
 SALE_MOVE_TYPES = ("out_invoice", "out_refund")
+
+# Why a posted invoice with reconciled payments is refused, one whole sentence
+# per action (``%(invoices)s``: one line per invoice).
+RECONCILED_REFUSALS = {
+    "draft": _lt(
+        "These invoices cannot be reset to draft while payments are reconciled with them:\n"
+        "%(invoices)s\nIssue a credit note instead."
+    ),
+    "cancel": _lt(
+        "These invoices cannot be cancelled while payments are reconciled with them:\n"
+        "%(invoices)s\nIssue a credit note instead."
+    ),
+}
 
 
 class AccountMove(models.Model):
@@ -153,22 +169,9 @@ class AccountMove(models.Model):
                     "%(invoice)s is paid by %(payments)s",
                     invoice=move.name, payments=", ".join(payments.mapped("name")),
                 ))
-        if not problems:
-            return
-        invoices = "\n".join(f"- {problem}" for problem in problems)
-        if action == "draft":
-            message = _(
-                "These invoices cannot be reset to draft while payments are reconciled with them:\n"
-                "%(invoices)s\nIssue a credit note instead.",
-                invoices=invoices,
-            )
-        else:
-            message = _(
-                "These invoices cannot be cancelled while payments are reconciled with them:\n"
-                "%(invoices)s\nIssue a credit note instead.",
-                invoices=invoices,
-            )
-        raise UserError(message)
+        if problems:
+            invoices = "\n".join(f"- {problem}" for problem in problems)
+            raise UserError(self.env._(RECONCILED_REFUSALS[action]) % {"invoices": invoices})
 
     def _sd_sync_payment_tags(self):
         for move in self._sd_sales_documents():

@@ -5,9 +5,28 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, LazyTranslate
 
 from .sales_document_mixin import archive_granted, without_auto_tag
+
+_lt = LazyTranslate(__name__)
+
+# Why an order with done, posted or paid documents downstream is refused,
+# one whole sentence per action (``%(orders)s``: one line per order).
+DOWNSTREAM_REFUSALS = {
+    "archive": _lt(
+        "These orders cannot be archived: documents downstream are done, posted or paid.\n"
+        "%(orders)s\nReturn the goods and issue a credit note instead."
+    ),
+    "cancel": _lt(
+        "These orders cannot be cancelled: documents downstream are done, posted or paid.\n"
+        "%(orders)s\nReturn the goods and issue a credit note instead."
+    ),
+    "delete": _lt(
+        "These orders cannot be deleted: documents downstream are done, posted or paid.\n"
+        "%(orders)s\nReturn the goods and issue a credit note instead."
+    ),
+}
 
 
 def normalize_reference(ref):
@@ -406,28 +425,9 @@ class SaleOrder(models.Model):
                 problems.append(_(
                     "%(order)s has %(documents)s", order=order.name, documents=", ".join(names)
                 ))
-        if not problems:
-            return
-        orders = "\n".join(f"- {problem}" for problem in problems)
-        if action == "archive":
-            message = _(
-                "These orders cannot be archived: documents downstream are done, posted or paid.\n"
-                "%(orders)s\nReturn the goods and issue a credit note instead.",
-                orders=orders,
-            )
-        elif action == "delete":
-            message = _(
-                "These orders cannot be deleted: documents downstream are done, posted or paid.\n"
-                "%(orders)s\nReturn the goods and issue a credit note instead.",
-                orders=orders,
-            )
-        else:
-            message = _(
-                "These orders cannot be cancelled: documents downstream are done, posted or paid.\n"
-                "%(orders)s\nReturn the goods and issue a credit note instead.",
-                orders=orders,
-            )
-        raise UserError(message)
+        if problems:
+            orders = "\n".join(f"- {problem}" for problem in problems)
+            raise UserError(self.env._(DOWNSTREAM_REFUSALS[action]) % {"orders": orders})
 
     def _sd_propagate_tags(self, old_tags):
         """Carry tag changes of orders to their deliveries, invoices and payments."""
