@@ -24,6 +24,8 @@ from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import config, mute_logger
 
+from odoo.addons.sales_document_registry.tests.common import CommittedDataMixin
+
 from ..lib import chain, signing, trail
 from ..models.sales_document_audit_log import SEAL_COLUMNS
 from .common import AuditCase
@@ -60,7 +62,7 @@ class AuditConfigMixin:
 
 
 @tagged("post_install", "-at_install")
-class TestTamperAsDatabaseOwner(AuditConfigMixin, BaseCase):
+class TestTamperAsDatabaseOwner(AuditConfigMixin, CommittedDataMixin, BaseCase):
     """Committed attacks through the database owner's own connections."""
 
     @classmethod
@@ -153,8 +155,7 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, BaseCase):
 
     def _seal(self):
         """Seal the company's rows as the job does, commit, and let the anchoring run after the commit."""
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with self._committed() as env:
             checkpoints = env["sales.document.audit.log"]._seal_company(self.company_id)
             env["sales.document.audit.checkpoint"]._sd_anchor_after_commit(checkpoints.ids)
             ids = checkpoints.ids
@@ -166,8 +167,7 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, BaseCase):
         for amounts in ((101, 102, 103), (104, 105), (106, 107, 108, 109)):
             ids += self._insert_rows(amounts)
             self._seal()
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with self._committed() as env:
             anchors = env["sales.document.audit.anchor"].search([("company_id", "=", self.company_id)])
             self.assertEqual(len(anchors), 3, "every checkpoint anchored once its seal was committed")
             self.assertTrue(all(cp.signature and cp.key_fingerprint == signing.fingerprint(self.key)
@@ -175,8 +175,7 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, BaseCase):
         return ids
 
     def _verify(self):
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with self._committed() as env:
             return env["sales.document.audit.log"].verify_integrity(self.company_id)
 
     def _verify_cli(self, *extra):
@@ -347,8 +346,7 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, BaseCase):
         """)
         reseeded = self._insert_rows((201, 202))
         self._seal()
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with self._committed() as env:
             alert = env["sales.document.audit.alert"].search(
                 [("rule", "=", "chain_restarted"), ("company_id", "=", self.company_id)])
             self.assertEqual(len(alert), 1, "a new chain over an anchored one is said loudly")
