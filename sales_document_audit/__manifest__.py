@@ -23,6 +23,11 @@
         "views/sales_document_audit_menus.xml",
         "report/sales_document_audit_log_report.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "sales_document_audit/static/tests/tours/*.js",
+        ],
+    },
     "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,

@@ -186,6 +186,10 @@ class SalesDocumentAuditCheckpoint(models.Model):
         ]
         return json.dumps({"format": "sales_document_audit.checkpoints/1", "checkpoints": data}, indent=1)
 
+    def action_verify_integrity(self):
+        """Verify the trail (against the anchors when configured) and show the result."""
+        return self.env["sales.document.audit.log"].action_verify_integrity()
+
     # ------------------------------------------------------------------
     # Signing: the key stays in the server configuration
     # ------------------------------------------------------------------
