@@ -281,6 +281,12 @@ class SalesDocumentAuditCheckpoint(models.Model):
         (so that it never holds a gap) and raises an alert; nothing is
         raised to the caller. Returns the number of anchors written.
         """
+        # Without any signed checkpoint there is nothing to anchor: no store client is built.
+        self.env.cr.execute(SQL(
+            "SELECT 1 FROM sales_document_audit_checkpoint WHERE signature IS NOT NULL AND signature != '' LIMIT 1"
+        ))
+        if not self.env.cr.fetchone():
+            return 0
         stores = self._sd_anchor_stores()
         if not stores:
             return 0
