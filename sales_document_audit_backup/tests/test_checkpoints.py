@@ -52,7 +52,7 @@ class TestCheckpointsInBackups(BackupConfigMixin, SalesDocumentCase):
         batch = self.Journal._cron_send_journal().filtered(lambda b: b.company_id == self.company)
         self.assertEqual(batch.state, "done", batch.error)
         members = self._archive_members(batch)
-        self.assertIn(CHECKPOINT_MEMBER, members)
+        self.assertIn(CHECKPOINT_MEMBER, set(members))
         sent = json.loads(members[CHECKPOINT_MEMBER])["checkpoints"]
         self.assertTrue(sent)
         self.assertEqual({cp["company_id"] for cp in sent}, {self.company.id})
@@ -65,7 +65,7 @@ class TestCheckpointsInBackups(BackupConfigMixin, SalesDocumentCase):
         self.assertTrue(entry)
         next_batch = self.Journal._send_batch(self.company)
         self.assertEqual(next_batch.state, "done", next_batch.error)
-        self.assertNotIn(CHECKPOINT_MEMBER, self._archive_members(next_batch))
+        self.assertNotIn(CHECKPOINT_MEMBER, set(self._archive_members(next_batch)))
 
         # A checkpoint sealed later goes in the next batch, even without a snapshot to send.
         later = self._seal_new_checkpoint(confirm=False)

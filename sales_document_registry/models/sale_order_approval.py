@@ -346,12 +346,14 @@ class SaleOrder(models.Model):
     def _sd_approval_request_message(self, rules, shortages):
         """The chatter line of an approval request: who asked, and which rules or shortage need it."""
         self.ensure_one()
-        user, names = self.env.user.name, ", ".join(rules.mapped("name"))
+        requester, names = self.env.user.name, ", ".join(rules.mapped("name"))
         if rules and shortages:
-            return _("Approval requested by %(user)s (%(rules)s) and for a stock shortage.", user=user, rules=names)
+            return _(
+                "Approval requested by %(user)s (%(rules)s) and for a stock shortage.", user=requester, rules=names
+            )
         if shortages:
-            return _("Approval requested by %(user)s for a stock shortage.", user=user)
-        return _("Approval requested by %(user)s (%(rules)s).", user=user, rules=names)
+            return _("Approval requested by %(user)s for a stock shortage.", user=requester)
+        return _("Approval requested by %(user)s (%(rules)s).", user=requester, rules=names)
 
     def _sd_approval_rules(self):
         """Approval rules matching the order as it is now."""
