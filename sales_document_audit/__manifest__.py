@@ -2,13 +2,13 @@
     "name": "Sales Document Audit",
     "summary": "Tamper-evident audit trail, access logging, anomaly alerts and "
     "role-based access for sales documents",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "author": "Sales Document Registry contributors",
     "website": "https://github.com/sales-document-registry/sales-document-registry",
     "depends": ["sales_document_registry", "mail"],
-    "external_dependencies": {"python": ["xlsxwriter"]},
+    "external_dependencies": {"python": ["xlsxwriter", "cryptography"]},
     "data": [
         "security/sales_document_audit_groups.xml",
         "security/ir.model.access.csv",
@@ -18,6 +18,7 @@
         "views/sales_document_audit_log_views.xml",
         "views/sales_document_audit_alert_views.xml",
         "views/sales_document_audit_config_views.xml",
+        "views/sales_document_audit_export_views.xml",
         "views/document_views.xml",
         "views/sales_document_audit_menus.xml",
         "views/sales_document_verify_rate_views.xml",
@@ -25,6 +26,11 @@
         "report/sales_document_print_qr_templates.xml",
         "views/sales_document_verify_templates.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "sales_document_audit/static/tests/tours/*.js",
+        ],
+    },
     "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,

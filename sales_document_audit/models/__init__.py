@@ -2,6 +2,7 @@ from . import salesman_rules
 from . import sales_document_audit_rule
 from . import sales_document_audit_mixin
 from . import sales_document_audit_checkpoint
+from . import sales_document_audit_anchor
 from . import sales_document_audit_log
 from . import sales_document_audit_log_capture
 from . import sales_document_audit_log_access
@@ -22,3 +23,5 @@ from . import res_partner
 from . import product_product
 from . import res_config_settings
 from . import ir_actions_report
+from . import sales_document_audit_export
+from . import ir_module_module
