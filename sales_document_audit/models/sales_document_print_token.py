@@ -5,9 +5,10 @@ import time
 from datetime import UTC, datetime
 
 from odoo import api, models
-from odoo.tools import config, float_repr
+from odoo.tools import float_repr
 
-from ..lib import print_token
+from .. import settings
+from ..lib import print_token, signing
 
 _logger = logging.getLogger(__name__)
 
@@ -42,13 +43,15 @@ class SalesDocumentPrintToken(models.AbstractModel):
         Raises when the option is set but the key cannot be read: tokens are
         then neither issued nor accepted rather than signed with a weaker key.
         """
-        path = config.get("sales_audit_signing_key")
+        # The same option reading and key loading as the checkpoint signatures.
+        path = settings.signing_key_path()
         if not path:
             return None
         key = (path, os.stat(path).st_mtime_ns)
         if key not in _SIGNER_CACHE:
             _SIGNER_CACHE.clear()
-            _SIGNER_CACHE[key] = print_token.Ed25519Signer.from_pem_file(path)
+            private_key = signing.load_private_key(path, settings.signing_key_password())
+            _SIGNER_CACHE[key] = print_token.Ed25519Signer(private_key=private_key)
         return _SIGNER_CACHE[key]
 
     @api.model
