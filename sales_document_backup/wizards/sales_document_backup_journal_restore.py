@@ -1,5 +1,23 @@
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import LazyTranslate
+
+_lt = LazyTranslate(__name__)
+
+# The trace of a restore, one whole sentence per mode: on the restored
+# document, and on the journal batch it came from.
+RESTORE_NOTES = {
+    "draft": (
+        _lt("Restored from the document journal (as a new draft) by %(user)s: entry %(entry)s of %(name)s, "
+            "snapshot SHA-256 %(sha)s."),
+        _lt("%(user)s restored %(name)s from this journal batch as a new draft, %(new)s."),
+    ),
+    "in_place": (
+        _lt("Restored from the document journal (back in place) by %(user)s: entry %(entry)s of %(name)s, "
+            "snapshot SHA-256 %(sha)s."),
+        _lt("%(user)s restored %(name)s from this journal batch back in place, as %(new)s."),
+    ),
+}
 
 # References other documents must not share: dropped when the original still exists.
 UNIQUE_REFERENCES = {"sale.order": ("client_order_ref",), "account.move": ("ref",)}
@@ -115,22 +133,19 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
 
     def _record_restore(self, entry, record):
         """Leave the trace of the restore on the document, the journal entry and its batch."""
-        how = dict(self._fields["mode"]._description_selection(self.env))[self.mode]
-        record.message_post(body=_(
-            "Restored from the document journal (%(how)s) by %(user)s: entry %(entry)s of %(name)s, "
-            "snapshot SHA-256 %(sha)s.",
-            how=how.lower(), user=self.env.user.name, entry=entry.sequence, name=entry.name, sha=entry.sha256,
-        ))
+        on_document, on_batch = RESTORE_NOTES[self.mode]
+        record.message_post(body=self.env._(on_document) % {
+            "user": self.env.user.name, "entry": entry.sequence, "name": entry.name, "sha": entry.sha256,
+        })
         entry._sdb_process_write({
             "restored_by_id": self.env.uid,
             "restored_on": fields.Datetime.now(),
             "restored_res_id": record.id,
             "restored_mode": self.mode,
         })
-        entry.backup_id.message_post(body=_(
-            "%(user)s restored %(name)s from this journal batch (%(how)s) as %(new)s.",
-            user=self.env.user.name, name=entry.name, how=how.lower(), new=record.display_name,
-        ))
+        entry.backup_id.message_post(body=self.env._(on_batch) % {
+            "user": self.env.user.name, "name": entry.name, "new": record.display_name,
+        })
 
     # ------------------------------------------------------------
     # Safety checks
@@ -254,11 +269,14 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
         return values, lines_field, lines
 
     @api.model
-    def _annotate_audit(self, record, annotation):
-        """Say in the document's audit row where it came from, when the audit
-        addon is installed (server-side API: no context key a client could send)."""
-        if hasattr(record, "_sd_audit_annotate"):
-            record._sd_audit_annotate(annotation)
+    def _annotate_restore(self, record, annotation):
+        """Hook: tell whoever records the history of ``record`` where it came from.
+
+        ``annotation`` is ``{"restored_from": {...}}``. Nothing by default; the
+        audit bridge puts it in the document's audit row. A private method:
+        no client can call it, and no context key does the same.
+        """
+        return None
 
     def _create_draft(self, model, snapshot, annotation):
         values, lines_field, lines = self._prepare_values(model, snapshot)
@@ -272,7 +290,7 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
         record = self.env[model].create(values)
         # Right after the create, in its transaction: the annotation joins the
         # pending create row of the audit trail, written at commit.
-        self._annotate_audit(record, annotation)
+        self._annotate_restore(record, annotation)
         return record
 
     def _restore_in_place(self, entry, snapshot, annotation):
@@ -285,11 +303,11 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
                 values["name"] = snapshot["fields"]["name"]
             values[lines_field] = [Command.create(line) for line in lines]
             record = self.env[model].create(values)
-            self._annotate_audit(record, annotation)
+            self._annotate_restore(record, annotation)
             return record
         # Before the first write (unarchive, back to draft, rewrite): they all
         # end in the one audit row of this transaction, annotated.
-        self._annotate_audit(original, annotation)
+        self._annotate_restore(original, annotation)
         if model == "sale.order":
             if not original.active:
                 original.action_unarchive()
@@ -302,5 +320,5 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
         original.write(values)
         # Again after the writes (same annotation, merged): it holds whether the
         # audit trail takes annotations before its row exists or only after.
-        self._annotate_audit(original, annotation)
+        self._annotate_restore(original, annotation)
         return original
