@@ -220,6 +220,17 @@ class TestAuditCaptureExactRows(AuditCase):
         self.assertEqual([(entry["id"], entry["operation"]) for entry in lines], [(line_id, "unlink")])
         self.assertEqual(set(lines[0]["fields"]), had_value, "an unlinked line shows every audited value it had")
 
+    def test_edit_after_confirmation_is_flagged_with_nothing_in_cache(self):
+        order = self._create_order()
+        order.action_confirm()
+        order = self._fresh(order)
+        order.write({"client_order_ref": "PO-12"})
+        self._commit_point()
+        self.assertEqual(self._changes(self._logs(order, "write")[-1]), {
+            "fields": {"client_order_ref": [False, "PO-12"]},
+            "after_validation": True,
+        })
+
     def test_nothing_changed_in_the_end_leaves_no_row(self):
         order = self._fresh(self._create_order())
         order.write({"client_order_ref": "PO-10"})
