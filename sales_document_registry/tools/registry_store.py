@@ -195,18 +195,6 @@ ROW_INDEXES = {
     "company_month": "(company_id, date, amount_total, currency_id)",
 }
 
-# Indexes the former UNION ALL view needed on the document tables.
-OBSOLETE_INDEXES = (
-    "sale_order_sd_registry_id_idx",
-    "stock_picking_sd_registry_id_idx",
-    "stock_picking_sd_date_idx",
-    "account_move_sd_registry_id_idx",
-    "account_move_sd_commercial_partner_idx",
-    "account_move_sd_user_date_idx",
-    "account_payment_sd_registry_id_idx",
-)
-
-
 def _function(name, body):
     return SQL(
         "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $sd$ BEGIN %s RETURN NULL; END $sd$",
@@ -517,8 +505,6 @@ def install_triggers(cr, layout=DEFAULT_LAYOUT):
             cr.execute(statement)
     for statement in _stat_functions():
         cr.execute(statement)
-    for index in OBSOLETE_INDEXES:
-        cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
 
 
 def drop_triggers(cr, tables):
