@@ -108,8 +108,9 @@ def table_snapshot(cr, table, columns):
 
     existing = set(columns_of(cr, table))
     present = [c for c in columns if c in existing and c not in VOLATILE_COLUMNS]
-    row = sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(map(sql.Identifier, present)))
-    digest = sql.SQL("md5(({})::text)").format(row)
+    # ROW(...)::text: one text per row, whatever the number of columns
+    # (function calls such as jsonb_build_array stop at 100 arguments).
+    digest = sql.SQL("md5(ROW({})::text)").format(sql.SQL(", ").join(map(sql.Identifier, present)))
     keyed = "id" in existing
     key = sql.Identifier("id") if keyed else sql.SQL("NULL")
     cr.execute(sql.SQL("SELECT {}, {} FROM {}").format(key, digest, sql.Identifier(table)))
