@@ -314,6 +314,12 @@ def _upgrade(release, settings, work, database):
     for name in addons:
         expected = manifest_version(REPO / name)
         assert after["versions"].get(name) == expected, f"{name}: {after['versions'].get(name)} != {expected}"
+    print(
+        f"upgrade {release['version']} -> working tree: {len(rows_before['tables'])} tables, "
+        f"{sum(t['count'] for t in rows_before['tables'].values())} rows kept; {before['flows']} flows, "
+        f"{sum(a['sealed'] for a in before['audit'].values())} sealed audit rows, journal at "
+        f"{', '.join(str(j['sequence']) for j in before['journal']['last_sent'].values())}"
+    )
 
 
 def _version(text):
