@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from odoo.tools import SQL
 
-# Bumped whenever what a row holds changes: an update then rebuilds the store.
+# Bumped whenever what a row holds changes: an update then rebuilds the store
+# from the documents (the store is derived data, so the rebuild is not a
+# migration; the bump still raises the addon's version, with a HISTORY line).
 VERSION = "2"
 
 ROW_TABLE = "sales_document_row"
