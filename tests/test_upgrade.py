@@ -26,6 +26,7 @@ It runs once in ``make test`` (it is a module of the top-level ``tests/``) and
 takes a few minutes; ``-m "not upgrade"`` leaves it out while developing.
 """
 
+import ast
 import configparser
 import io
 import json
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -88,11 +90,12 @@ def release_tree(release, target):
     return target
 
 
-def manifest_version(addon_dir):
-    text = (addon_dir / "__manifest__.py").read_text()
-    import ast
+def manifest(addon_dir):
+    return ast.literal_eval((addon_dir / "__manifest__.py").read_text())
 
-    return ast.literal_eval(text)["version"]
+
+def manifest_version(addon_dir):
+    return manifest(addon_dir)["version"]
 
 
 def _settings():
@@ -126,11 +129,16 @@ def write_config(path, settings, addons_dir, data_dir, extra):
     return path
 
 
+TIMINGS = {}
+
+
 def run(command, log_path, what, env=None):
     """Run a step; fail the test with the end of its output when it fails."""
+    started = time.monotonic()
     with open(log_path, "w") as log:
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=REPO,
                               check=False)
+    TIMINGS[Path(log_path).stem] = time.monotonic() - started
     output = Path(log_path).read_text()
     if done.returncode:
         pytest.fail(f"{what} failed (exit code {done.returncode}):\n{output[-4000:]}\n{done.stdout[-2000:]}")
@@ -314,11 +322,23 @@ def _upgrade(release, settings, work, database):
     for name in addons:
         expected = manifest_version(REPO / name)
         assert after["versions"].get(name) == expected, f"{name}: {after['versions'].get(name)} != {expected}"
+    # An addon the working tree installs automatically with addons already
+    # installed must be there after the upgrade too: Odoo's update does not
+    # install a new auto-install addon by itself (a migration must).
+    for path in sorted(REPO.glob("*/__manifest__.py")):
+        info = manifest(path.parent)
+        needs = info["auto_install"] if isinstance(info.get("auto_install"), list) else info.get("depends", [])
+        if info.get("auto_install") and all(dep in after["versions"] for dep in needs):
+            assert path.parent.name in after["versions"], (
+                f"{path.parent.name} installs itself with {', '.join(needs)}, which are installed, but the "
+                "upgrade did not install it: a migration of one of them must (button_install in a post-migrate)"
+            )
     print(
         f"upgrade {release['version']} -> working tree: {len(rows_before['tables'])} tables, "
         f"{sum(t['count'] for t in rows_before['tables'].values())} rows kept; {before['flows']} flows, "
         f"{sum(a['sealed'] for a in before['audit'].values())} sealed audit rows, journal at "
-        f"{', '.join(str(j['sequence']) for j in before['journal']['last_sent'].values())}"
+        f"{', '.join(str(j['sequence']) for j in before['journal']['last_sent'].values())}; seconds: "
+        + ", ".join(f"{step} {seconds:.0f}" for step, seconds in TIMINGS.items())
     )
 
 
