@@ -1,5 +1,7 @@
+from . import controllers
 from . import models
 from . import tools
+from . import settings
 
 
 def uninstall_hook(env):

@@ -298,6 +298,7 @@ class TestDatagenClone(TransactionCase):
         products = self.env["product.product"].browse(self.master.product_ids)
         internal = self.env["stock.quant"].search([
             ("product_id", "in", products.ids), ("location_id.usage", "=", "internal")])
+        self.assertTrue(internal, "the copied flows keep stock in the warehouse")
         self.assertFalse(internal.filtered(lambda q: q.quantity < 0))
         for product in products:
             self.assertAlmostEqual(product.qty_available, product.quantity_svl, places=2, msg=product.name)

@@ -22,6 +22,9 @@ from urllib.request import urlopen
 import odoo
 from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
+
+from odoo.addons.sales_document_registry.tests.common import CommittedDataMixin
 
 CLIENTS = 4
 ROUNDS = 4
@@ -35,12 +38,11 @@ def _free_port():
 
 
 @tagged("post_install", "-at_install")
-class TestMultiWorker(TransactionCase):
+class TestMultiWorker(CommittedDataMixin, TransactionCase):
     def _fixture(self):
-        """Master data the clients use, committed so that the server sees it."""
+        """Master data the clients use, committed so that the server sees it (removed at the end)."""
         token = uuid.uuid4().hex[:6]
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with self._committed() as env:
             company = env.ref("base.main_company")
             user = env["res.users"].create({
                 "name": f"Multi-worker manager {token}",
@@ -67,7 +69,7 @@ class TestMultiWorker(TransactionCase):
             })
             journal = env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", company.id)],
                                                     limit=1)
-            return {
+            fixture = {
                 "login": user.login,
                 "user": user.id,
                 "partners": partners.ids,
@@ -76,20 +78,23 @@ class TestMultiWorker(TransactionCase):
                 "payment_term": env.ref("account.account_payment_term_30days").id,
                 "method_line": journal.inbound_payment_method_line_ids[:1].id,
             }
+        self._cleanup_committed(lambda env: self._remove_fixture(env, fixture))
+        return fixture
 
-    def _cleanup(self, fixture):
-        with self.registry.cursor() as cr:
-            cr.execute("SELECT id FROM sale_order WHERE partner_id = ANY(%s)", (fixture["partners"],))
-            orders = [row[0] for row in cr.fetchall()]
-            if orders:
-                cr.execute("DELETE FROM sale_order WHERE id = ANY(%s)", (orders,))
-            cr.execute("DELETE FROM mail_activity WHERE res_model = 'sale.order' AND res_id = ANY(%s)", (orders,))
-            cr.execute("DELETE FROM delivery_carrier WHERE id = %s", (fixture["carrier"],))
-            cr.execute(
-                "DELETE FROM product_template WHERE id IN (SELECT product_tmpl_id FROM product_product WHERE id = ANY(%s))",
-                (fixture["products"],),
-            )
-            cr.execute("UPDATE res_users SET active = FALSE WHERE id = %s", (fixture["user"],))
+    @staticmethod
+    def _remove_fixture(env, fixture):
+        cr = env.cr
+        cr.execute(SQL("SELECT id FROM sale_order WHERE partner_id = ANY(%s)", fixture["partners"]))
+        orders = [row[0] for row in cr.fetchall()]
+        if orders:
+            cr.execute(SQL("DELETE FROM sale_order WHERE id = ANY(%s)", orders))
+            cr.execute(SQL("DELETE FROM mail_activity WHERE res_model = 'sale.order' AND res_id = ANY(%s)", orders))
+        cr.execute(SQL("DELETE FROM delivery_carrier WHERE id = %s", fixture["carrier"]))
+        cr.execute(SQL(
+            "DELETE FROM product_template WHERE id IN (SELECT product_tmpl_id FROM product_product WHERE id = ANY(%s))",
+            fixture["products"],
+        ))
+        cr.execute(SQL("UPDATE res_users SET active = FALSE WHERE id = %s", fixture["user"]))
 
     def _start_server(self):
         port, gevent_port = _free_port(), _free_port()
@@ -159,7 +164,6 @@ class TestMultiWorker(TransactionCase):
 
     def test_concurrent_clients_on_two_workers(self):
         fixture = self._fixture()
-        self.addCleanup(self._cleanup, fixture)
         port = self._start_server()
         # One login first: Odoo may rehash a new password at its first login,
         # and several first logins of one user at once would race on that.

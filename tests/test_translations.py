@@ -1,5 +1,12 @@
-"""Every term the three addons show has a Simplified Chinese translation."""
+"""Every term the addons show has a Simplified Chinese translation.
 
+The one completeness check of the project: it covers every addon of the
+repository (each folder with a manifest), so that a new addon is checked
+from its first commit. The addons' own tests check that their terms are shown
+translated where it matters.
+"""
+
+import re
 from pathlib import Path
 
 import polib
@@ -8,16 +15,27 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("sales_document_registry", "sales_document_registry_crm", "sales_document_audit", "sales_document_backup")
+ADDONS = sorted(path.parent.name for path in REPO.glob("*/__manifest__.py"))
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]")
 
 
 @tagged("post_install", "-at_install")
 class TestZhCnTranslations(TransactionCase):
+    def _catalog(self, addon):
+        return polib.pofile(str(REPO / addon / "i18n" / "zh_CN.po"))
+
     def _untranslated(self, addon):
-        po = polib.pofile(str(REPO / addon / "i18n" / "zh_CN.po"))
-        translated = {entry.msgid for entry in po if entry.msgstr.strip() and not entry.obsolete}
+        translated = {entry.msgid for entry in self._catalog(addon) if entry.msgstr.strip() and not entry.obsolete}
         terms = {row[4] for row in TranslationModuleReader(self.env.cr, modules=[addon])}
         return sorted(terms - translated)
+
+    def test_every_addon_is_checked(self):
+        """The list of addons comes from the repository, bridges included."""
+        self.assertGreaterEqual(
+            set(ADDONS),
+            {"sales_document_registry", "sales_document_registry_crm", "sales_document_audit",
+             "sales_document_backup", "sales_document_audit_backup"},
+        )
 
     def test_every_term_is_translated(self):
         for addon in ADDONS:
@@ -27,13 +45,10 @@ class TestZhCnTranslations(TransactionCase):
 
     def test_translations_keep_placeholders(self):
         """A translation that drops or renames a placeholder would crash or mislead."""
-        import re
-
-        pattern = re.compile(r"%\([a-z_]+\)[sd]|%[sd]")
         for addon in ADDONS:
-            for entry in polib.pofile(str(REPO / addon / "i18n" / "zh_CN.po")):
+            for entry in self._catalog(addon):
                 if entry.msgstr:
                     self.assertEqual(
-                        sorted(pattern.findall(entry.msgid)), sorted(pattern.findall(entry.msgstr)),
+                        sorted(PLACEHOLDER.findall(entry.msgid)), sorted(PLACEHOLDER.findall(entry.msgstr)),
                         f"{addon}: {entry.msgid!r}",
                     )

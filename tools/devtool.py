@@ -21,7 +21,13 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("sales_document_registry", "sales_document_registry_crm", "sales_document_audit", "sales_document_backup")
+ADDONS = (
+    "sales_document_registry",
+    "sales_document_registry_crm",
+    "sales_document_audit",
+    "sales_document_backup",
+    "sales_document_audit_backup",
+)
 BUILD = REPO / ".build"
 ODOO_BRANCH = "18.0"
 ODOO_GIT_URL = "https://github.com/odoo/odoo.git"

@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 import polib
+from devtool import ADDONS  # the addons of the repository, in install order (same folder)
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("sales_document_registry", "sales_document_registry_crm", "sales_document_audit", "sales_document_backup")
 
 
 def export_pot(env, module):

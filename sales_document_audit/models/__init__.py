@@ -2,12 +2,15 @@ from . import salesman_rules
 from . import sales_document_audit_rule
 from . import sales_document_audit_mixin
 from . import sales_document_audit_checkpoint
+from . import sales_document_audit_anchor
 from . import sales_document_audit_log
 from . import sales_document_audit_log_capture
 from . import sales_document_audit_log_access
 from . import sales_document_audit_log_seal
 from . import sales_document_audit_view_counter
 from . import sales_document_audit_alert
+from . import sales_document_print_token
+from . import sales_document_verify_rate
 from . import sale_order
 from . import sale_order_line
 from . import stock_picking
@@ -20,3 +23,5 @@ from . import res_partner
 from . import product_product
 from . import res_config_settings
 from . import ir_actions_report
+from . import sales_document_audit_export
+from . import ir_module_module

@@ -14,6 +14,8 @@ ALERT_RULES = [
     ("mass_export", "Mass export"),
     ("off_hours", "Off-hours activity"),
     ("edit_after_validation", "Edit after posting or validation"),
+    ("anchor_failed", "Audit checkpoint not anchored"),
+    ("chain_restarted", "Audit chain started anew"),
 ]
 
 WATERMARK_PARAM = "sales_document_audit.alert_watermark"
@@ -279,6 +281,9 @@ class SalesDocumentAuditAlert(models.Model):
     @api.model
     def _is_off_hours(self, log, company):
         user = self.env["res.users"].sudo().browse(log["user_id"])
+        if user._is_public():
+            # Customers scanning a printed document's QR code in the evening are not staff at work.
+            return False
         tz = pytz.timezone(user.tz or company.partner_id.tz or "UTC")
         local = pytz.utc.localize(log["timestamp"]).astimezone(tz)
         hour = local.hour + local.minute / 60.0
@@ -286,6 +291,17 @@ class SalesDocumentAuditAlert(models.Model):
         if start <= end:
             return not (start <= hour < end)
         return end <= hour < start
+
+    @api.model
+    def _sd_raise_integrity_alert(self, rule, company_id, details):
+        """Alert the officers about the trail itself (anchoring, a new chain); one open alert per rule and company."""
+        domain = [("rule", "=", rule), ("company_id", "=", company_id or False), ("state", "in", ("new", "acknowledged"))]
+        # sudo: raised by the sealing job for whoever runs it; officers read alerts through their rules.
+        if self.sudo().search_count(domain, limit=1):
+            return self.browse()
+        return self.sudo().create({
+            "rule": rule, "company_id": company_id or False, "details": details, "date": fields.Datetime.now(),
+        })
 
     @api.model
     def _create_new_alerts(self, candidates):

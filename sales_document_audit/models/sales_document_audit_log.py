@@ -224,11 +224,18 @@ class SalesDocumentAuditLog(models.Model):
         result = self.verify_integrity()
         if result["ok"]:
             message = _("Audit trail intact: %(count)s sealed entries verified.", count=result["checked"])
+            if result.get("anchors_checked"):
+                message += " " + _(
+                    "%(anchored)s checkpoints match their anchors, %(pending)s wait for anchoring.",
+                    anchored=result["anchored"], pending=result["unanchored"],
+                )
             kind = "success"
         else:
             message = _(
-                "Audit trail broken: the first broken entry is #%(id)s (%(count)s entries checked).",
-                id=result["first_broken_id"], count=result["checked"],
+                "Audit trail broken: the first broken entry is #%(id)s at position %(sequence)s "
+                "(%(count)s entries checked). %(reason)s",
+                id=result["first_broken_id"], sequence=result.get("first_broken_sequence"), count=result["checked"],
+                reason=result.get("message") or "",
             )
             kind = "danger"
         return {

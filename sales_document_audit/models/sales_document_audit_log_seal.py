@@ -1,9 +1,14 @@
+import logging
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..tools import chain
+from .. import settings
+from ..lib import anchors, chain, trail, verifier
 from .sales_document_audit_log import SEAL_BATCH
+
+_logger = logging.getLogger(__name__)
 
 
 class SalesDocumentAuditLogSeal(models.Model):
@@ -17,13 +22,22 @@ class SalesDocumentAuditLogSeal(models.Model):
 
     @api.model
     def _cron_seal(self):
-        """Scheduled job: chain and seal every unsealed row, per company."""
+        """Scheduled job: chain and seal every unsealed row, per company, then anchor.
+
+        Checkpoints an earlier run could not anchor are anchored first; the
+        new ones once this transaction is committed, outside it, so that a
+        slow or failing anchor store never holds the sealing back.
+        """
+        Checkpoint = self.env["sales.document.audit.checkpoint"]
+        Checkpoint._sd_anchor_pending()
         self.env.cr.execute(SQL(
             "SELECT DISTINCT company_id FROM sales_document_audit_log WHERE hash IS NULL"
         ))
-        checkpoints = self.env["sales.document.audit.checkpoint"]
+        checkpoints = Checkpoint
         for (company_id,) in self.env.cr.fetchall():
             checkpoints |= self._seal_company(company_id)
+        if checkpoints:
+            Checkpoint._sd_anchor_after_commit(checkpoints.ids)
         return checkpoints
 
     @api.model
@@ -35,18 +49,13 @@ class SalesDocumentAuditLogSeal(models.Model):
         cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", 0x5DA0D17, company_id or 0))
         created = Checkpoint.browse()
         while True:
-            cr.execute(SQL(
-                """SELECT id, company_id, res_model, res_id, res_name, operation, user_id, timestamp,
-                          changes, ip_address, user_agent, device
-                     FROM sales_document_audit_log
-                    WHERE company_id IS NOT DISTINCT FROM %s AND hash IS NULL
-                    ORDER BY id LIMIT %s""",
-                company_id, SEAL_BATCH,
-            ))
+            cr.execute(SQL(trail.UNSEALED_QUERY, company_id, SEAL_BATCH))
             rows = cr.dictfetchall()
             if not rows:
                 return created
             last = Checkpoint._last_for_company(company_id)
+            if not last:
+                self._sd_check_new_chain(company_id)
             cr.execute(SQL(
                 """SELECT hash, sequence FROM sales_document_audit_log
                     WHERE company_id IS NOT DISTINCT FROM %s AND hash IS NOT NULL
@@ -84,7 +93,9 @@ class SalesDocumentAuditLogSeal(models.Model):
         For auditors, security officers and administrators, over the
         companies they belong to (all of them, or ``company_id``).
 
-        :return: ``{'ok': bool, 'checked': int, 'first_broken_id': int or False}``
+        :return: ``{'ok': bool, 'checked': int, 'first_broken_id': int or False,
+            'reason': str or False, 'message': str, 'first_broken_sequence': ..., 'company_id': ...}``;
+            ``reason`` is a code of ``lib.verifier.REASONS``.
         """
         company_ids = self._check_trail_verifier(company_id)
         return self.sudo()._verify_integrity(company_ids)  # sudo: the check above decided who may
@@ -116,73 +127,110 @@ class SalesDocumentAuditLogSeal(models.Model):
         return [*allowed, None]
 
     @api.model
+    def _sd_check_new_chain(self, company_id):
+        """Say loudly when a company's chain starts while the anchors hold an earlier one
+        (the addon was reinstalled, or the trail was dropped)."""
+        Checkpoint = self.env["sales.document.audit.checkpoint"]
+        database = Checkpoint._sd_database()
+        try:
+            earlier = anchors.read_all(Checkpoint._sd_anchor_stores_for(company_id), database, company_id)
+        except anchors.AnchorError as exc:
+            _logger.error("Cannot read the audit anchors of company %s: %s", company_id, exc)
+            return
+        if not earlier:
+            return
+        last = max(earlier, key=lambda record: record["payload"].get("last_sequence") or 0)["payload"]
+        message = _(
+            "The audit trail of company %(company)s starts a new chain although the anchors hold an earlier "
+            "one up to sequence %(sequence)s (checkpoint hash %(hash)s, sealed on %(sealed)s). Entries of the "
+            "earlier chain are no longer in this database.",
+            company=company_id, sequence=last.get("last_sequence"), hash=last.get("hash"), sealed=last.get("sealed_at"),
+        )
+        _logger.error(message)
+        self.env["sales.document.audit.alert"]._sd_raise_integrity_alert("chain_restarted", company_id, message)
+
+    @api.model
     def _verify_integrity(self, company_ids=None):
-        """``verify_integrity`` for server code: no rights check (``None``: every company)."""
+        """``verify_integrity`` for server code: no rights check (``None``: every company).
+
+        Checks the chain, the checkpoints and their signatures, and compares
+        them with the anchors whenever anchor stores are configured.
+        """
         cr = self.env.cr
         if company_ids is None:
-            cr.execute(SQL(
-                """SELECT DISTINCT company_id FROM sales_document_audit_log WHERE hash IS NOT NULL
-                   UNION SELECT DISTINCT company_id FROM sales_document_audit_checkpoint"""
-            ))
+            cr.execute(SQL(trail.COMPANIES_QUERY))
             company_ids = [row[0] for row in cr.fetchall()]
-        checked = 0
-        broken = []
-        for company in sorted(company_ids, key=lambda company: company or 0):
-            count, first_broken = self._verify_company(company)
-            checked += count
-            if first_broken:
-                broken.append(first_broken)
-        first_broken_id = min(broken) if broken else False
-        return {"ok": not broken, "checked": checked, "first_broken_id": first_broken_id}
+        results = [
+            dict(self._verify_company(company), company_id=company)
+            for company in sorted(company_ids, key=lambda company: company or 0)
+        ]
+        broken = [result for result in results if not result["ok"]]
+        first = min(broken, key=lambda result: result["first_broken_id"] or 0) if broken else None
+        return {
+            "ok": not broken,
+            "checked": sum(result["checked"] for result in results),
+            "first_broken_id": first["first_broken_id"] if first else False,
+            "first_broken_sequence": first["first_broken_sequence"] if first else False,
+            "company_id": first["company_id"] if first else False,
+            "reason": first["reason"] if first else False,
+            "message": self._sd_reason_text(first) if first else "",
+            "anchored": sum(result["anchored"] for result in results),
+            "unanchored": sum(result["unanchored"] for result in results),
+            "anchors_checked": any(result["anchors_checked"] for result in results),
+        }
 
     @api.model
     def _verify_company(self, company_id):
+        """The ``lib.verifier`` result of one company (database, signatures, anchors)."""
         cr = self.env.cr
-        checkpoints = self.env["sales.document.audit.checkpoint"]._read_chain(company_id)
-        prev_hash = ""
-        prev_checkpoint_hash = ""
-        expected_sequence = 1
-        checked = 0
-        for checkpoint in checkpoints:
-            cr.execute(SQL(
-                """SELECT id, company_id, sequence, res_model, res_id, res_name, operation, user_id,
-                          timestamp, changes, ip_address, user_agent, device, prev_hash, hash, checkpoint_id
-                     FROM sales_document_audit_log
-                    WHERE company_id IS NOT DISTINCT FROM %s AND sequence BETWEEN %s AND %s
-                    ORDER BY sequence""",
-                company_id, checkpoint["first_sequence"], checkpoint["last_sequence"],
-            ))
-            rows = cr.dictfetchall()
-            leaves = []
-            for row in rows:
-                checked += 1
-                if (
-                    row["sequence"] != expected_sequence
-                    or (row["prev_hash"] or "") != prev_hash
-                    or chain.row_hash(prev_hash, row) != row["hash"]
-                    or row["checkpoint_id"] != checkpoint["id"]
-                ):
-                    return checked, row["id"]
-                leaves.append(row["hash"])
-                prev_hash = row["hash"]
-                expected_sequence += 1
-            if (
-                len(rows) != checkpoint["row_count"]
-                or expected_sequence != checkpoint["last_sequence"] + 1
-                or chain.merkle_root(leaves) != checkpoint["merkle_root"]
-                or (checkpoint["prev_hash"] or "") != prev_checkpoint_hash
-                or chain.checkpoint_hash(prev_checkpoint_hash, checkpoint) != checkpoint["hash"]
-            ):
-                return checked, checkpoint["last_log_id"]
-            prev_checkpoint_hash = checkpoint["hash"]
-        # Sealed rows outside every checkpoint were sealed by something else.
-        cr.execute(SQL(
-            """SELECT min(id) FROM sales_document_audit_log
-                WHERE company_id IS NOT DISTINCT FROM %s AND hash IS NOT NULL AND sequence >= %s""",
-            company_id, expected_sequence,
-        ))
-        stray = cr.fetchone()[0]
-        return checked, stray or False
+        Checkpoint = self.env["sales.document.audit.checkpoint"]
+        database = Checkpoint._sd_database()
+        checkpoints = Checkpoint._read_chain(company_id)
+
+        def rows_for(first, last):
+            cr.execute(SQL(trail.ROWS_QUERY, company_id, first, last))
+            return cr.dictfetchall()
+
+        def stray_row(sequence):
+            cr.execute(SQL(trail.STRAY_QUERY, company_id, sequence))
+            return cr.fetchone()[0]
+
+        stores = Checkpoint._sd_anchor_stores_for(company_id)
+        records = None
+        if stores:
+            try:
+                records = anchors.read_all(stores, database, company_id)
+            except anchors.AnchorError as exc:
+                # Unreadable anchors prove nothing: verify as if there were none (gaps, tails show).
+                _logger.error("Cannot read the audit anchors of company %s: %s", company_id, exc)
+                records = []
+        result = verifier.verify_company(
+            checkpoints, rows_for, stray_row, anchors=records, public_keys=Checkpoint._sd_public_keys(),
+            database=database, now=fields.Datetime.now(), grace_seconds=settings.anchor_grace(),
+        )
+        result.pop("issues", None)
+        return result
+
+    @api.model
+    def _sd_reason_labels(self):
+        return {
+            "row_rewritten": _("An entry was changed after it was sealed."),
+            "row_removed": _("Entries were removed from the chain."),
+            "tail_removed": _("The newest entries were removed: the anchors hold entries the database no longer has."),
+            "chain_restarted": _("The chain was restarted: it does not begin with the anchored one."),
+            "chain_forked": _("The anchors hold two different checkpoints for the same range (forked chain)."),
+            "bad_signature": _("A checkpoint signature is invalid or was made with an unknown key."),
+            "signature_missing": _("A checkpoint sealed after signing began carries no signature."),
+            "checkpoint_mismatch": _("A checkpoint differs from its anchored copy."),
+            "anchor_gap": _("A checkpoint was never anchored although later ones were."),
+            "not_anchored": _("A checkpoint is still not anchored after the grace period."),
+            "stray_rows": _("Sealed entries lie outside every checkpoint."),
+        }
+
+    @api.model
+    def _sd_reason_text(self, result):
+        """Translated explanation of a broken result."""
+        return self._sd_reason_labels().get(result["reason"]) or verifier.REASONS.get(result["reason"], "")
 
     # ------------------------------------------------------------------
     # Retention: archive sealed ranges, never delete

@@ -7,3 +7,8 @@ from . import test_audit_alerts
 from . import test_translation
 from . import test_hostile_audit
 from . import test_audit_reports
+from . import test_lib_print_token
+from . import test_print_verification
+from . import test_lib_anchor
+from . import test_tamper_owner
+from . import test_anchor_tour

@@ -205,6 +205,56 @@ class TestHostileAudit(AuditCase, HttpCase):
         self.assertTrue(self._assert_done(self.officer, "sales.document.audit.alert", "action_acknowledge", [alert.ids]))
         self.assertEqual(alert.state, "acknowledged")
 
+    def test_no_role_forges_anchors_or_exports(self):
+        import os
+        import shutil
+        import tempfile
+
+        from odoo.tools import config
+
+        from ..lib import signing
+
+        directory = tempfile.mkdtemp(prefix="sda-hostile-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        signing.generate_key_pair(os.path.join(directory, "k.pem"), os.path.join(directory, "k.pub"))
+        for name, value in (("sales_audit_signing_key", os.path.join(directory, "k.pem")),
+                            ("sales_audit_anchor_dir", os.path.join(directory, "anchors"))):
+            self.addCleanup(config.options.__setitem__, name, config.options.get(name))
+            config.options[name] = value
+        self._create_order()
+        self._commit_point()
+        checkpoints = self.Log._cron_seal()
+        self.env["sales.document.audit.checkpoint"]._sd_anchor_pending(checkpoints.ids)
+        checkpoint = checkpoints.filtered(lambda cp: cp.company_id == self.company)[:1]
+        anchor = checkpoint.anchor_ids
+        self.assertTrue(anchor)
+        export = self.env["sales.document.audit.export"]._export_trail()
+        self._commit_point()
+        snapshot = (anchor.read()[0], export.read()[0], checkpoint.read(["signature", "key_fingerprint"])[0])
+        for role, user in self.roles.items():
+            for model, record, vals in (
+                ("sales.document.audit.anchor", anchor, {"store": "local:/elsewhere", "reference": "forged"}),
+                ("sales.document.audit.export", export, {"verified": True, "last_log_id": 10 ** 9}),
+                ("sales.document.audit.checkpoint", checkpoint, {"signature": "forged", "key_fingerprint": "x"}),
+            ):
+                for method, args in (
+                    ("create", [[dict(vals, checkpoint_id=checkpoint.id)]] if model.endswith("anchor") else [[vals]]),
+                    ("write", [record.ids, vals]),
+                    ("unlink", [record.ids]),
+                ):
+                    outcome, text = self._call(user, model, method, args)
+                    self.assertNotEqual(outcome, DONE, f"{role} {model}.{method} must be refused")
+                    self.assertTrue(text)
+            if role != "officer":
+                self._assert_refused(user, "sales.document.audit.export", "action_export_trail", [])
+        self.env.invalidate_all()
+        self.assertEqual(
+            (anchor.read()[0], export.read()[0], checkpoint.read(["signature", "key_fingerprint"])[0]), snapshot,
+            "nothing changed",
+        )
+        action = self._assert_done(self.officer, "sales.document.audit.export", "action_export_trail", [])
+        self.assertTrue(self.env["sales.document.audit.export"].browse(action["res_id"]).exists())
+
     # ------------------------------------------------------------------
     # Own customers: no read through other models
     # ------------------------------------------------------------------

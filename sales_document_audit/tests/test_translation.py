@@ -1,20 +1,9 @@
-from pathlib import Path
-
 from odoo.tests import TransactionCase, tagged
-from odoo.tools.translate import PoFileReader
-
-PO_FILE = Path(__file__).resolve().parent.parent / "i18n" / "zh_CN.po"
 
 
 @tagged("post_install", "-at_install")
 class TestTranslation(TransactionCase):
-    def test_zh_cn_complete(self):
-        """Every term of the module has a Simplified Chinese translation."""
-        with PO_FILE.open("rb") as po:
-            entries = list(PoFileReader(po))
-        self.assertGreater(len(entries), 150)
-        missing = [entry["src"] for entry in entries if not entry["value"].strip()]
-        self.assertFalse(missing, missing)
+    """The zh_CN terms are shown (completeness: the repository's tests/test_translations.py)."""
 
     def test_zh_cn_loaded(self):
         self.env["res.lang"]._activate_lang("zh_CN")

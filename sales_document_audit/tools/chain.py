@@ -1,101 +1,17 @@
-"""Hash chain and Merkle tree of audit rows, independent of Odoo.
+"""Former home of the hash chain helpers, now in ``lib/chain.py``."""
 
-A sealed row's hash is ``sha256(prev_hash + canonical_json(payload))``; a
-checkpoint stores the Merkle root of the hashes of the rows it seals and is
-chained to the previous checkpoint of the same company.
-"""
-
-import hashlib
-import json
-
-# Columns of an audit row covered by its hash, in a fixed order.
-ROW_FIELDS = (
-    "id",
-    "company_id",
-    "sequence",
-    "res_model",
-    "res_id",
-    "res_name",
-    "operation",
-    "user_id",
-    "timestamp",
-    "changes",
-    "ip_address",
-    "user_agent",
-    "device",
+from ..lib.chain import (  # noqa: F401
+    HASHED_COLUMNS,
+    ROW_FIELDS,
+    SEAL_READ_COLUMNS,
+    canonical_json,
+    checkpoint_hash,
+    device_from_user_agent,
+    diff_values,
+    format_time,
+    leaf_prefixes,
+    merkle_root,
+    row_hash,
+    row_payload,
+    sha256_hex,
 )
-
-
-def canonical_json(value):
-    """Stable text form of ``value``: sorted keys, no insignificant spaces."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def sha256_hex(text):
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def row_payload(row):
-    """The part of a row (a mapping) the hash covers, with stable types."""
-    payload = {}
-    for name in ROW_FIELDS:
-        value = row.get(name)
-        if hasattr(value, "isoformat"):
-            value = value.isoformat(sep=" ")
-        payload[name] = value if value is not None else None
-    return payload
-
-
-def row_hash(prev_hash, row):
-    """Hash of ``row`` chained after ``prev_hash`` (empty for the first row)."""
-    return sha256_hex((prev_hash or "") + canonical_json(row_payload(row)))
-
-
-def merkle_root(leaves):
-    """Merkle root of a list of hex digests (the last one is paired with itself)."""
-    if not leaves:
-        return sha256_hex("")
-    level = list(leaves)
-    while len(level) > 1:
-        if len(level) % 2:
-            level.append(level[-1])
-        level = [sha256_hex(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
-
-
-def checkpoint_hash(prev_checkpoint_hash, checkpoint):
-    """Hash of a checkpoint (a mapping) chained after the previous one."""
-    payload = {
-        key: checkpoint.get(key)
-        for key in ("company_id", "first_sequence", "last_sequence", "row_count", "merkle_root")
-    }
-    return sha256_hex((prev_checkpoint_hash or "") + canonical_json(payload))
-
-
-def diff_values(old, new):
-    """``{field: [old, new]}`` for the fields whose value differs.
-
-    Fields missing from ``old`` (old value unknown) are not compared.
-    """
-    changes = {}
-    for name, value in new.items():
-        if name not in (old or {}):
-            continue
-        before = old[name]
-        if before != value:
-            changes[name] = [before, value]
-    return changes
-
-
-def device_from_user_agent(user_agent):
-    """Rough device class of a browser: mobile, tablet, desktop or api."""
-    if not user_agent:
-        return "api"
-    agent = user_agent.lower()
-    if "ipad" in agent or "tablet" in agent:
-        return "tablet"
-    if "mobi" in agent or "android" in agent or "iphone" in agent:
-        return "mobile"
-    if "mozilla" in agent:
-        return "desktop"
-    return "api"

@@ -18,6 +18,8 @@ import hashlib
 import struct
 import zlib
 
+from .errors import BackupLibError, _lt
+
 MAGIC = b"SDBARC1\n"
 CODEC_RAW = 0
 CODEC_ZLIB = 1
@@ -25,7 +27,7 @@ BLOCK_SIZE = 1024 * 1024
 MAX_BLOCK = 64 * 1024 * 1024
 
 
-class ArchiveError(Exception):
+class ArchiveError(BackupLibError):
     """The container is malformed or a section does not match its checksum."""
 
 
@@ -84,7 +86,7 @@ class ArchiveWriter:
     def open_section(self, name, codec=CODEC_RAW):
         """Start a section and return its file-like writer."""
         if self._current is not None:
-            raise ArchiveError("The previous section is still open.")
+            raise ArchiveError(_lt("The previous section is still open."))
         raw = name.encode()
         self._out.write(struct.pack(">H", len(raw)) + raw + struct.pack(">B", codec))
         self._current = (name, _SectionWriter(self, codec))
@@ -105,7 +107,7 @@ class ArchiveWriter:
 
     def close(self):
         if self._current is not None:
-            raise ArchiveError("A section is still open.")
+            raise ArchiveError(_lt("A section is still open."))
         self._out.write(struct.pack(">H", 0))
 
 
@@ -114,7 +116,7 @@ def _read_exact(stream, size):
     while len(data) < size:
         more = stream.read(size - len(data))
         if not more:
-            raise ArchiveError("The archive ends unexpectedly.")
+            raise ArchiveError(_lt("The archive ends unexpectedly."))
         data += more
     return data
 
@@ -125,7 +127,7 @@ class ArchiveReader:
     def __init__(self, stream):
         self._in = stream
         if _read_exact(stream, len(MAGIC)) != MAGIC:
-            raise ArchiveError("This is not a backup archive (bad signature).")
+            raise ArchiveError(_lt("This is not a backup archive (bad signature)."))
         self.sections = {}
 
     def __iter__(self):
@@ -140,7 +142,7 @@ class ArchiveReader:
             name = _read_exact(self._in, length).decode()
             (codec,) = struct.unpack(">B", _read_exact(self._in, 1))
             if codec not in (CODEC_RAW, CODEC_ZLIB):
-                raise ArchiveError(f"Section {name} uses an unknown codec.")
+                raise ArchiveError(_lt("Section %(name)s uses an unknown codec."), name=name)
             blocks = self._blocks(name, codec)
             yield name, blocks
             for _rest in blocks:  # drain what the caller did not read
@@ -155,7 +157,7 @@ class ArchiveReader:
             if not length:
                 break
             if length > MAX_BLOCK:
-                raise ArchiveError(f"Section {name} is corrupted (implausible block).")
+                raise ArchiveError(_lt("Section %(name)s is corrupted (implausible block)."), name=name)
             data = _read_exact(self._in, length)
             if unzip:
                 data = unzip.decompress(data)
@@ -171,7 +173,7 @@ class ArchiveReader:
                 yield tail
         expected = _read_exact(self._in, 32)
         if digest.digest() != expected:
-            raise ArchiveError(f"Section {name} does not match its checksum.")
+            raise ArchiveError(_lt("Section %(name)s does not match its checksum."), name=name)
         self.sections[name] = {"sha256": expected.hex(), "size": size}
 
 

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .errors import BackupLibError, _lt
+
 MAGIC = b"SDBENC1\n"
 ALGORITHM = "RSA-OAEP-SHA256+AES-256-GCM-CHUNKED"
 DEFAULT_CHUNK_SIZE = 1024 * 1024
@@ -39,7 +41,7 @@ _CHUNK_HEAD = struct.Struct(">BI")
 _OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
 
-class CryptoError(Exception):
+class CryptoError(BackupLibError):
     """The archive cannot be encrypted or decrypted; the message says why."""
 
 
@@ -59,12 +61,14 @@ class IntegrityError(CryptoError):
 def load_public_key(path):
     """Load a PEM RSA public key from ``path``; raise BackupKeyError when unusable."""
     if not path:
-        raise BackupKeyError("No public key is configured: backups are refused rather than written unencrypted.")
+        raise BackupKeyError(_lt("No public key is configured: backups are refused rather than written unencrypted."))
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise BackupKeyError(f"The public key file {path} cannot be read: {exc.strerror or exc}") from None
+        raise BackupKeyError(
+            _lt("The public key file %(path)s cannot be read: %(error)s"), path=path, error=exc.strerror or exc
+        ) from None
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError:
@@ -72,27 +76,29 @@ def load_public_key(path):
         try:
             key = serialization.load_pem_private_key(data, password=None).public_key()
         except (ValueError, TypeError):
-            raise BackupKeyError(f"The file {path} does not hold a PEM public key.") from None
+            raise BackupKeyError(_lt("The file %(path)s does not hold a PEM public key."), path=path) from None
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
-        raise BackupKeyError(f"The key in {path} must be an RSA key of at least 2048 bits.")
+        raise BackupKeyError(_lt("The key in %(path)s must be an RSA key of at least 2048 bits."), path=path)
     return key
 
 
 def load_private_key(path, password=None):
     """Load a PEM RSA private key from ``path``; raise BackupKeyError when unusable."""
     if not path:
-        raise BackupKeyError("No private key is configured: encrypted archives cannot be opened.")
+        raise BackupKeyError(_lt("No private key is configured: encrypted archives cannot be opened."))
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise BackupKeyError(f"The private key file {path} cannot be read: {exc.strerror or exc}") from None
+        raise BackupKeyError(
+            _lt("The private key file %(path)s cannot be read: %(error)s"), path=path, error=exc.strerror or exc
+        ) from None
     try:
         key = serialization.load_pem_private_key(data, password=password.encode() if password else None)
     except (ValueError, TypeError):
-        raise BackupKeyError(f"The file {path} does not hold a usable PEM private key.") from None
+        raise BackupKeyError(_lt("The file %(path)s does not hold a usable PEM private key."), path=path) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise BackupKeyError(f"The key in {path} is not an RSA private key.")
+        raise BackupKeyError(_lt("The key in %(path)s is not an RSA private key."), path=path)
     return key
 
 
@@ -147,9 +153,9 @@ class EncryptingWriter:
 
     def __init__(self, fileobj, public_key, chunk_size=DEFAULT_CHUNK_SIZE):
         if public_key is None:
-            raise BackupKeyError("No public key: refusing to write an unencrypted archive.")
+            raise BackupKeyError(_lt("No public key: refusing to write an unencrypted archive."))
         if not 0 < chunk_size <= MAX_CHUNK_SIZE:
-            raise CryptoError(f"Invalid chunk size {chunk_size}.")
+            raise CryptoError(_lt("Invalid chunk size %(size)s."), size=chunk_size)
         self._out = fileobj
         self._chunk_size = chunk_size
         data_key = AESGCM.generate_key(bit_length=256)
@@ -175,7 +181,7 @@ class EncryptingWriter:
 
     def write(self, data):  # pylint: disable=method-required-super
         if self._closed:
-            raise CryptoError("Write to a closed encrypted archive.")
+            raise CryptoError(_lt("Write to a closed encrypted archive."))
         self._buffer += data
         self.bytes_in += len(data)
         while len(self._buffer) > self._chunk_size:
@@ -229,22 +235,22 @@ def read_header(fileobj):
     """Read and return (header dict, header digest) from an encrypted stream."""
     magic = _read_exact(fileobj, len(MAGIC))
     if magic != MAGIC:
-        raise IntegrityError("This is not an encrypted backup archive (bad signature).")
+        raise IntegrityError(_lt("This is not an encrypted backup archive (bad signature)."))
     raw_len = _read_exact(fileobj, 4)
     if len(raw_len) < 4:
-        raise IntegrityError("The archive is truncated (incomplete header).")
+        raise IntegrityError(_lt("The archive is truncated (incomplete header)."))
     (length,) = struct.unpack(">I", raw_len)
     if length > MAX_HEADER_SIZE:
-        raise IntegrityError("The archive header is corrupted (implausible length).")
+        raise IntegrityError(_lt("The archive header is corrupted (implausible length)."))
     raw = _read_exact(fileobj, length)
     if len(raw) < length:
-        raise IntegrityError("The archive is truncated (incomplete header).")
+        raise IntegrityError(_lt("The archive is truncated (incomplete header)."))
     try:
         header = json.loads(raw)
     except ValueError:
-        raise IntegrityError("The archive header is corrupted.") from None
+        raise IntegrityError(_lt("The archive header is corrupted.")) from None
     if not isinstance(header, dict) or header.get("algorithm") != ALGORITHM:
-        raise IntegrityError("The archive uses an unknown encryption scheme.")
+        raise IntegrityError(_lt("The archive uses an unknown encryption scheme."))
     return header, hashlib.sha256(raw).digest()
 
 
@@ -258,25 +264,28 @@ class DecryptingReader:
 
     def __init__(self, fileobj, private_key):
         if private_key is None:
-            raise BackupKeyError("No private key: the archive cannot be opened.")
+            raise BackupKeyError(_lt("No private key: the archive cannot be opened."))
         self._in = fileobj
         header, self._header_digest = read_header(fileobj)
         self.header = header
         fingerprint = key_fingerprint(private_key.public_key())
         if header.get("key_fingerprint") != fingerprint:
             raise BackupKeyError(
-                f"The archive was encrypted for another key (fingerprint "
-                f"{str(header.get('key_fingerprint'))[:16]}), not for the configured private key "
-                f"(fingerprint {fingerprint[:16]})."
+                _lt(
+                    "The archive was encrypted for another key (fingerprint %(archive)s), not for the "
+                    "configured private key (fingerprint %(key)s)."
+                ),
+                archive=str(header.get("key_fingerprint"))[:16],
+                key=fingerprint[:16],
             )
         try:
             data_key = private_key.decrypt(base64.b64decode(header["wrapped_key"]), _OAEP)
             self._prefix = base64.b64decode(header["nonce_prefix"])
             self._chunk_size = int(header["chunk_size"])
         except (ValueError, KeyError, TypeError):
-            raise BackupKeyError("The archive key cannot be unwrapped with the configured private key.") from None
+            raise BackupKeyError(_lt("The archive key cannot be unwrapped with the configured private key.")) from None
         if len(data_key) != 32 or len(self._prefix) != 4 or not 0 < self._chunk_size <= MAX_CHUNK_SIZE:
-            raise IntegrityError("The archive header is corrupted.")
+            raise IntegrityError(_lt("The archive header is corrupted."))
         self._aes = AESGCM(data_key)
         self._index = 0
         self._done = False
@@ -290,28 +299,30 @@ class DecryptingReader:
         head = _read_exact(self._in, _CHUNK_HEAD.size)
         if not head:
             raise IntegrityError(
-                f"The archive is truncated: it ends after {self._index} chunks without its final chunk."
+                _lt("The archive is truncated: it ends after %(chunks)s chunks without its final chunk."),
+                chunks=self._index,
             )
         if len(head) < _CHUNK_HEAD.size:
-            raise IntegrityError("The archive is truncated (incomplete chunk header).")
+            raise IntegrityError(_lt("The archive is truncated (incomplete chunk header)."))
         flag, length = _CHUNK_HEAD.unpack(head)
         if flag not in (0, 1) or not TAG_SIZE <= length <= self._chunk_size + TAG_SIZE:
-            raise IntegrityError(f"The archive is corrupted (chunk {self._index} has an invalid header).")
+            raise IntegrityError(_lt("The archive is corrupted (chunk %(chunk)s has an invalid header)."), chunk=self._index)
         sealed = _read_exact(self._in, length)
         if len(sealed) < length:
-            raise IntegrityError(f"The archive is truncated (chunk {self._index} is incomplete).")
+            raise IntegrityError(_lt("The archive is truncated (chunk %(chunk)s is incomplete)."), chunk=self._index)
         try:
             plain = self._aes.decrypt(
                 _nonce(self._prefix, self._index), sealed, _aad(self._header_digest, self._index, flag)
             )
         except InvalidTag:
             raise IntegrityError(
-                f"The archive is corrupted or was tampered with (chunk {self._index} fails authentication)."
+                _lt("The archive is corrupted or was tampered with (chunk %(chunk)s fails authentication)."),
+                chunk=self._index,
             ) from None
         self._index += 1
         if flag:
             if _read_exact(self._in, 1):
-                raise IntegrityError("The archive is corrupted (data after its final chunk).")
+                raise IntegrityError(_lt("The archive is corrupted (data after its final chunk)."))
             self._done = True
         return plain
 

@@ -28,12 +28,13 @@ import psycopg2
 from psycopg2 import sql
 
 from . import archive, crypto, manifest
+from .errors import BackupLibError, _lt
 
 BUFFER = 1024 * 1024
 FORMAT_VERSION = 1
 
 
-class DumpError(Exception):
+class DumpError(BackupLibError):
     """A backup or restore step failed; the message says which and why."""
 
 
@@ -117,7 +118,7 @@ def _run_streaming(cmd, env, sink, deadline, what):
         try:
             process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, env=env)
         except OSError as exc:
-            raise DumpError(f"{what} cannot be started: {exc.strerror or exc}") from None
+            raise DumpError(_lt("%(program)s cannot be started: %(error)s"), program=what, error=exc.strerror or exc) from None
         watchdog = _Watchdog(process, deadline)
         try:
             for block in iter(lambda: process.stdout.read(BUFFER), b""):
@@ -131,11 +132,14 @@ def _run_streaming(cmd, env, sink, deadline, what):
             watchdog.cancel()
             process.stdout.close()
         if watchdog.expired:
-            raise DumpError(f"{what} was stopped: it exceeded its time limit.")
+            raise DumpError(_lt("%(program)s was stopped: it exceeded its time limit."), program=what)
         if code < 0:
-            raise DumpError(f"{what} was killed by signal {-code} before it finished.")
+            raise DumpError(_lt("%(program)s was killed by signal %(signal)s before it finished."), program=what, signal=-code)
         if code:
-            raise DumpError(f"{what} failed (exit code {code}): {_stderr_tail(errors)}")
+            raise DumpError(
+                _lt("%(program)s failed (exit code %(code)s): %(error)s"),
+                program=what, code=code, error=_stderr_tail(errors),
+            )
 
 
 def _add_filestore(section, filestore, deadline):
@@ -148,7 +152,7 @@ def _add_filestore(section, filestore, deadline):
             dirs.sort()
             for filename in sorted(files):
                 if time.monotonic() > deadline:
-                    raise DumpError("The filestore copy was stopped: it exceeded its time limit.")
+                    raise DumpError(_lt("The filestore copy was stopped: it exceeded its time limit."))
                 full = os.path.join(root, filename)
                 arcname = os.path.relpath(full, filestore)
                 try:
@@ -173,7 +177,9 @@ def create_backup(out_path, dbname, public_key, *, params=None, filestore=None, 
     the bytes written so far.
     """
     if public_key is None:
-        raise crypto.BackupKeyError("No public key is configured: backups are refused rather than written unencrypted.")
+        raise crypto.BackupKeyError(
+            _lt("No public key is configured: backups are refused rather than written unencrypted.")
+        )
     deadline = time.monotonic() + timeout
     started = time.time()
     conn = None
@@ -232,9 +238,9 @@ def create_backup(out_path, dbname, public_key, *, params=None, filestore=None, 
         if isinstance(exc, (DumpError, crypto.CryptoError, KeyboardInterrupt, SystemExit)):
             raise
         if isinstance(exc, OSError):
-            raise DumpError(f"Writing the backup failed: {exc.strerror or exc}") from None
+            raise DumpError(_lt("Writing the backup failed: %(error)s"), error=exc.strerror or exc) from None
         if isinstance(exc, psycopg2.Error):
-            raise DumpError(f"Reading the database failed: {str(exc).strip()}") from None
+            raise DumpError(_lt("Reading the database failed: %(error)s"), error=str(exc).strip()) from None
         raise
     finally:
         if conn is not None:
@@ -266,12 +272,12 @@ def extract_backup(archive_path, private_key, work_dir, filestore_dir=None):
                 found["manifest"] = json.loads(b"".join(blocks))
             found[name] = True
     if "manifest" not in found or "database.dump" not in found:
-        raise DumpError("The archive is incomplete (manifest or database dump missing).")
+        raise DumpError(_lt("The archive is incomplete (manifest or database dump missing)."))
     recorded = found["manifest"].get("sections", {})
     for name, info in recorded.items():
         actual = reader.sections.get(name)
         if not actual or actual["sha256"] != info.get("sha256"):
-            raise DumpError(f"Section {name} does not match the checksum recorded in the manifest.")
+            raise DumpError(_lt("Section %(name)s does not match the checksum recorded in the manifest."), name=name)
     return {"manifest": found["manifest"], "dump_path": dump_path, "filestore_dir": filestore_dir}
 
 
@@ -287,7 +293,9 @@ def create_database(dbname, params, template="template0"):
                 )
             )
     except psycopg2.Error as exc:
-        raise DumpError(f"Cannot create database {dbname}: {str(exc).strip()}") from None
+        raise DumpError(
+            _lt("Cannot create database %(database)s: %(error)s"), database=dbname, error=str(exc).strip()
+        ) from None
     finally:
         conn.close()
 
@@ -326,5 +334,5 @@ class _NullSink:
 def restore_filestore(source_dir, target_dir):
     """Copy an extracted filestore into Odoo's data directory for a database."""
     if os.path.exists(target_dir):
-        raise DumpError(f"The filestore {target_dir} already exists; refusing to overwrite it.")
+        raise DumpError(_lt("The filestore %(path)s already exists; refusing to overwrite it."), path=target_dir)
     shutil.copytree(source_dir, target_dir)

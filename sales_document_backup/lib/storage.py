@@ -16,12 +16,25 @@ import shutil
 import uuid
 from datetime import UTC, datetime
 
+from .errors import BackupLibError, _lt
+
 BUFFER = 1024 * 1024
 PARTIAL_SUFFIX = ".partial"
 
 
-class StorageError(Exception):
+class StorageError(BackupLibError):
     """A destination could not store, read or delete an object."""
+
+
+# What failed on S3, one whole sentence each (they are translated as they are).
+S3_FAILURES = {
+    "upload": _lt("S3 upload of %(name)s in bucket %(bucket)s failed: %(error)s"),
+    "download": _lt("S3 download of %(name)s in bucket %(bucket)s failed: %(error)s"),
+    "listing": _lt("S3 listing of %(name)s in bucket %(bucket)s failed: %(error)s"),
+    "deletion": _lt("S3 deletion of %(name)s in bucket %(bucket)s failed: %(error)s"),
+    "clean-up": _lt("S3 clean-up of %(name)s in bucket %(bucket)s failed: %(error)s"),
+    "check": _lt("S3 check of %(name)s in bucket %(bucket)s failed: %(error)s"),
+}
 
 
 def _sha256_path(path):
@@ -56,7 +69,7 @@ def resolve_within(path, roots):
 
 def _check_name(name):
     if not name or name.startswith("/") or ".." in name.split("/"):
-        raise StorageError(f"Invalid object name {name!r}.")
+        raise StorageError(_lt("Invalid object name %(name)s."), name=repr(name))
 
 
 class LocalStorage:
@@ -66,7 +79,7 @@ class LocalStorage:
 
     def __init__(self, path):
         if not path:
-            raise StorageError("The local destination has no directory.")
+            raise StorageError(_lt("The local destination has no directory."))
         self.path = os.path.abspath(path)
 
     def describe(self):
@@ -92,11 +105,13 @@ class LocalStorage:
                 os.fsync(dst.fileno())
             copy_sha, copy_size = _sha256_path(partial)
             if (copy_sha, copy_size) != (source_sha, source_size):
-                raise StorageError(f"The copy written to {target} does not match the archive (checksum differs).")
+                raise StorageError(
+                    _lt("The copy written to %(path)s does not match the archive (checksum differs)."), path=target
+                )
             os.replace(partial, target)
         except OSError as exc:
             self._remove(partial)
-            raise StorageError(f"Cannot write {target}: {exc.strerror or exc}") from None
+            raise StorageError(_lt("Cannot write %(path)s: %(error)s"), path=target, error=exc.strerror or exc) from None
         except BaseException:
             self._remove(partial)
             raise
@@ -117,7 +132,7 @@ class LocalStorage:
                 shutil.copyfileobj(src, dst, BUFFER)
         except OSError as exc:
             self._remove(local_path)
-            raise StorageError(f"Cannot read {source}: {exc.strerror or exc}") from None
+            raise StorageError(_lt("Cannot read %(path)s: %(error)s"), path=source, error=exc.strerror or exc) from None
         return _sha256_path(local_path)[0]
 
     def list(self, prefix=""):
@@ -146,7 +161,7 @@ class LocalStorage:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise StorageError(f"Cannot delete {name}: {exc.strerror or exc}") from None
+            raise StorageError(_lt("Cannot delete %(path)s: %(error)s"), path=name, error=exc.strerror or exc) from None
 
     def discard(self, name):
         """Remove object ``name`` and the partial copies an interrupted upload left.
@@ -161,7 +176,7 @@ class LocalStorage:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                raise StorageError(f"Cannot delete {path}: {exc.strerror or exc}") from None
+                raise StorageError(_lt("Cannot delete %(path)s: %(error)s"), path=path, error=exc.strerror or exc) from None
             removed += 1
         return removed
 
@@ -174,7 +189,9 @@ class LocalStorage:
                 handle.write(b"ok")
             os.unlink(probe)
         except OSError as exc:
-            raise StorageError(f"The directory {self.path} is not writable: {exc.strerror or exc}") from None
+            raise StorageError(
+                _lt("The directory %(path)s is not writable: %(error)s"), path=self.path, error=exc.strerror or exc
+            ) from None
 
 
 class S3Storage:
@@ -190,7 +207,7 @@ class S3Storage:
         from botocore.config import Config
 
         if not bucket:
-            raise StorageError("The S3 destination has no bucket.")
+            raise StorageError(_lt("The S3 destination has no bucket."))
         credentials = credentials or {}
         self.bucket = bucket
         self.endpoint_url = endpoint_url or None
@@ -235,7 +252,7 @@ class S3Storage:
             detail = str(exc)
         else:
             detail = str(exc)
-        return StorageError(f"S3 {action} of {name} in bucket {self.bucket} failed: {detail}")
+        return StorageError(S3_FAILURES[action], name=name, bucket=self.bucket, error=detail)
 
     def put(self, local_path, name, progress=None):
         """Upload ``local_path`` (multipart when large) and verify it by reading it back.
@@ -259,7 +276,10 @@ class S3Storage:
             raise self._error("upload", name, exc) from None
         if (copy_sha, copy_size) != (source_sha, source_size):
             self._cleanup(key)
-            raise StorageError(f"The object {key} read back from bucket {self.bucket} does not match the archive.")
+            raise StorageError(
+                _lt("The object %(key)s read back from bucket %(bucket)s does not match the archive."),
+                key=key, bucket=self.bucket,
+            )
         return {"name": name, "size": source_size, "sha256": source_sha}
 
     def _read_back(self, key):

@@ -14,6 +14,7 @@ from odoo.tools import SQL, config
 
 from .. import runner, settings
 from ..backup_job import InlineSession, execute_full_backup, upload_copy
+from ..errors import error_text
 from ..lib import crypto, storage
 
 _logger = logging.getLogger(__name__)
@@ -281,9 +282,7 @@ class SalesDocumentBackup(models.Model):
 
     def _on_spawn_failed(self, error):
         self.ensure_one()
-        self._mark_failed(
-            _("The backup process could not be started: %(error)s", error=getattr(error, "strerror", None) or error)
-        )
+        self._mark_failed(_("The backup process could not be started: %(error)s", error=error_text(self.env, error)))
 
     # ------------------------------------------------------------
     # Steps of a full backup (called by backup_job.execute_full_backup)
@@ -356,7 +355,7 @@ class SalesDocumentBackup(models.Model):
         elif outcome["mismatch"]:
             values.update(state="failed", error=_("The stored copy does not match the archive."))
         else:
-            values.update(state="failed", error=str(outcome["error"]))
+            values.update(state="failed", error=error_text(self.env, outcome["error"]))
         return self.env["sales.document.backup.copy"]._sdb_process_create([values])
 
     def _finish_full_backup(self, error, duration):
@@ -365,18 +364,10 @@ class SalesDocumentBackup(models.Model):
         if self.state != "running":
             # The watchdog already gave up on this backup: keep its verdict.
             return
-        failed_copies = self.copy_ids.filtered(lambda c: c.state == "failed")
-        if isinstance(error, crypto.BackupKeyError):
-            self._mark_failed(_("The backup was refused: %(error)s", error=error))
-        elif error is not None:
-            self._mark_failed(_("The backup failed: %(error)s", error=getattr(error, "strerror", None) or error))
-        elif not self.target_destination_ids:
-            self._mark_failed(_("No destination is configured."))
-        elif failed_copies:
-            self._mark_failed(_(
-                "The archive could not be stored on every destination:\n%(errors)s",
-                errors="\n".join(f"{copy.destination_id.name}: {copy.error}" for copy in failed_copies),
-            ))
+        if error is not None:
+            self._fail_with(error)
+        else:
+            self._fail_missing_copies(self.target_destination_ids)
         values = {"duration": duration}
         if self.state == "running":
             values.update(state="done", progress=100.0, progress_step="done", progress_bytes=self.size)
@@ -395,7 +386,7 @@ class SalesDocumentBackup(models.Model):
                 try:
                     destination._get_storage().discard(object_name)
                 except storage.StorageError as exc:
-                    problems.append(_("%(name)s: %(error)s", name=destination.name, error=exc))
+                    problems.append(_("%(name)s: %(error)s", name=destination.name, error=error_text(self.env, exc)))
             work_path = backup._get_own_work_path()
             if work_path and backup.host in (False, hostname):
                 try:
@@ -403,7 +394,7 @@ class SalesDocumentBackup(models.Model):
                 except FileNotFoundError:
                     pass
                 except OSError as exc:
-                    problems.append(_("%(path)s: %(error)s", path=work_path, error=exc.strerror or exc))
+                    problems.append(_("%(path)s: %(error)s", path=work_path, error=error_text(self.env, exc)))
         return problems
 
     def _get_own_work_path(self):
@@ -481,33 +472,18 @@ class SalesDocumentBackup(models.Model):
         return f"{self.date:%Y%m%dT%H%M%S}-{self.id}"
 
     def _prepare_manifest_extra(self):
-        """Information stored in the manifest next to the document statistics."""
+        """Information stored in the manifest next to the document statistics.
+
+        Other addons extend it (``super()``) to record what a restored
+        database can be checked against, e.g. the latest audit checkpoints.
+        """
         self.ensure_one()
         extra = {
             "odoo_version": release.version,
             "backup_id": self.id,
             "company": self.company_id.name,
         }
-        checkpoint = self._get_audit_checkpoint()
-        if checkpoint:
-            extra["audit_checkpoint"] = checkpoint
         return extra
-
-    def _get_audit_checkpoint(self):
-        """Latest sealed audit checkpoint per company, when the audit addon is installed.
-
-        Stored in the manifest so that a restored audit trail can be checked
-        against a hash kept outside the database.
-        """
-        Checkpoint = self.env.get("sales.document.audit.checkpoint")
-        if Checkpoint is None or not hasattr(Checkpoint, "_export_checkpoints"):
-            return None
-        # Server side: whoever starts a backup, every company's checkpoints go in its manifest.
-        exported = json.loads(Checkpoint._export_checkpoints())
-        latest = {}
-        for checkpoint in exported.get("checkpoints", []):
-            latest[str(checkpoint.get("company_id"))] = checkpoint
-        return {"format": exported.get("format"), "latest": latest} if latest else None
 
     def _copy_to_destinations(self, archive_path, destinations, object_name):
         """Upload the archive everywhere; mark the backup failed if any copy fails."""
@@ -516,6 +492,11 @@ class SalesDocumentBackup(models.Model):
             client = destination._get_storage()
             outcome = upload_copy(client, archive_path, object_name, self.sha256)
             self._record_copy(destination.id, object_name, outcome, client.describe())
+        self._fail_missing_copies(destinations)
+
+    def _fail_missing_copies(self, destinations):
+        """Mark the backup failed unless it has a verified copy on each of ``destinations`` (and one at least)."""
+        self.ensure_one()
         failed = self.copy_ids.filtered(lambda c: c.state == "failed")
         if not destinations:
             self._mark_failed(_("No destination is configured."))
@@ -524,6 +505,25 @@ class SalesDocumentBackup(models.Model):
                 "The archive could not be stored on every destination:\n%(errors)s",
                 errors="\n".join(f"{copy.destination_id.name}: {copy.error}" for copy in failed),
             ))
+
+    def _fail_with(self, error):
+        """Mark the backup (full, or journal batch) failed because of ``error``, said in the user's language.
+
+        A key problem is a refusal: nothing was written in clear.
+        """
+        self.ensure_one()
+        text = error_text(self.env, error)
+        refused = isinstance(error, crypto.BackupKeyError)
+        if self.kind == "journal":
+            if refused:
+                message = _("The journal batch was refused: %(error)s", error=text)
+            else:
+                message = _("The journal batch failed: %(error)s", error=text)
+        elif refused:
+            message = _("The backup was refused: %(error)s", error=text)
+        else:
+            message = _("The backup failed: %(error)s", error=text)
+        self._mark_failed(message)
 
     def _mark_failed(self, message):
         """Record a failure and alert the backup administrators."""
@@ -588,7 +588,7 @@ class SalesDocumentBackup(models.Model):
             try:
                 digest = copy.destination_id._get_storage().get(copy.object_name, path)
             except storage.StorageError as exc:
-                errors.append(f"{copy.destination_id.name}: {exc}")
+                errors.append(f"{copy.destination_id.name}: {error_text(self.env, exc)}")
                 continue
             if digest != self.sha256:
                 errors.append(

@@ -46,7 +46,8 @@ class SalesDocumentBackupDashboard(models.Model):
 
     @api.model
     def _max_verified_age(self):
-        param = self.env["ir.config_parameter"].sudo().get_param(  # sudo: read a setting
+        # sudo: a system parameter, readable by administrators only; every backup user sees the dashboard.
+        param = self.env["ir.config_parameter"].sudo().get_param(
             "sales_document_backup.max_verified_age_days", DEFAULT_MAX_VERIFIED_AGE_DAYS
         )
         try:

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import settings
+from ..errors import error_text
 from ..lib import retention, storage
 
 
@@ -156,7 +157,9 @@ class SalesDocumentBackupDestination(models.Model):
         try:
             self._get_storage().check()
         except storage.StorageError as exc:
-            raise UserError(_("The destination %(name)s cannot be used: %(error)s", name=self.name, error=exc)) from None
+            raise UserError(_(
+                "The destination %(name)s cannot be used: %(error)s", name=self.name, error=error_text(self.env, exc)
+            )) from None
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -239,7 +242,7 @@ class SalesDocumentBackupDestination(models.Model):
             try:
                 client = destination._get_storage()
             except storage.StorageError as exc:
-                expired._sdb_process_write({"error": str(exc)})
+                expired._sdb_process_write({"error": error_text(self.env, exc)})
                 continue
             for copy in expired:
                 refusal = copy._get_retention_refusal(client)
@@ -249,7 +252,7 @@ class SalesDocumentBackupDestination(models.Model):
                 try:
                     client.delete(copy.object_name)
                 except storage.StorageError as exc:
-                    copy._sdb_process_write({"error": str(exc)})
+                    copy._sdb_process_write({"error": error_text(self.env, exc)})
                     continue
                 copy._sdb_process_write({"state": "deleted"})
                 deleted |= copy

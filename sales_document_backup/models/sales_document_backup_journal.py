@@ -7,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .. import settings
+from ..errors import error_text
 from ..lib import archive, crypto, manifest, storage
 
 _logger = logging.getLogger(__name__)
@@ -147,25 +148,28 @@ class SalesDocumentBackupJournal(models.Model):
         batches = self.env["sales.document.backup"]
         companies = self.search([("state", "=", "queued")]).company_id
         for company in self.env["res.company"].search([]) - companies:
-            if self._get_new_audit_checkpoints(company)[0]:
+            if self._get_batch_extras(company):
                 companies |= company
         for company in companies:
             batches |= self.with_company(company)._send_batch(company)
         return batches
 
     @api.model
-    def _get_new_audit_checkpoints(self, company):
-        """(export dict or None, last id) of the audit checkpoints not yet sent."""
-        Checkpoint = self.env.get("sales.document.audit.checkpoint")
-        if Checkpoint is None or not hasattr(Checkpoint, "_export_checkpoints"):
-            return None, 0
-        key = f"sales_document_backup.audit_checkpoint_sent_{company.id}"
-        after = int(self.env["ir.config_parameter"].sudo().get_param(key, 0))  # sudo: internal bookkeeping
-        exported = json.loads(Checkpoint._export_checkpoints([company.id], after_id=after))
-        checkpoints = exported.get("checkpoints") or []
-        if not checkpoints:
-            return None, after
-        return exported, max(cp["id"] for cp in checkpoints)
+    def _get_batch_extras(self, company):
+        """Hook: ``{archive member name: JSON-serializable data}`` that the
+        company's next journal batch must carry besides the snapshots.
+
+        Nothing by default. Other addons extend it (e.g. the audit
+        checkpoints sealed since the last batch); a company with extras gets
+        a batch even when no snapshot is queued.
+        """
+        return {}
+
+    @api.model
+    def _batch_extras_sent(self, company, extras):
+        """Hook: ``extras`` (from ``_get_batch_extras``) are now stored on every
+        journal destination of ``company``. Nothing by default."""
+        return None
 
     def _chain_payload(self, entry):
         return {
@@ -188,8 +192,8 @@ class SalesDocumentBackupJournal(models.Model):
             [("company_id", "=", company.id), ("journal_enabled", "=", True)]
         )
         entries = self.search([("state", "=", "queued"), ("company_id", "=", company.id)], order="id")
-        checkpoints, last_checkpoint = self._get_new_audit_checkpoints(company)
-        if not (entries or checkpoints) or not destinations:
+        extras = self._get_batch_extras(company)
+        if not (entries or extras) or not destinations:
             return Backup
         last = self.search([("state", "=", "sent"), ("company_id", "=", company.id)], order="sequence desc", limit=1)
         stamp = fields.Datetime.now()
@@ -215,25 +219,21 @@ class SalesDocumentBackupJournal(models.Model):
         path = os.path.join(settings.work_dir(), f"sdb-journal-{uuid.uuid4().hex}.sdb")
         try:
             public_key = crypto.load_public_key(settings.public_key_path())
-            size, digest = self._write_batch(path, public_key, chained, checkpoints, printed)
+            size, digest = self._write_batch(path, public_key, chained, extras, printed)
             batch._sdb_process_write({
                 "size": size, "sha256": digest, "key_fingerprint": crypto.key_fingerprint(public_key),
                 "manifest": json.dumps([link for _entry, link in chained], indent=1),
             })
             batch._copy_to_destinations(path, destinations, Backup._object_name("journal", batch._file_stem()))
-        except crypto.BackupKeyError as exc:
-            batch._mark_failed(_("The journal batch was refused: %(error)s", error=exc))
         except (crypto.CryptoError, storage.StorageError, OSError) as exc:
-            batch._mark_failed(_("The journal batch failed: %(error)s", error=exc))
+            batch._fail_with(exc)
         finally:
             if os.path.exists(path):
                 os.unlink(path)
         if batch.state == "running":
             batch._sdb_process_write({"state": "done"})
-            if checkpoints:
-                self.env["ir.config_parameter"].sudo().set_param(  # sudo: internal bookkeeping
-                    f"sales_document_backup.audit_checkpoint_sent_{company.id}", last_checkpoint
-                )
+            if extras:
+                self._batch_extras_sent(company, extras)
             for entry, link in chained:
                 entry._sdb_process_write({
                     "state": "sent",
@@ -245,7 +245,7 @@ class SalesDocumentBackupJournal(models.Model):
         return batch
 
     @api.model
-    def _write_batch(self, path, public_key, chained, checkpoints=None, printed=None):
+    def _write_batch(self, path, public_key, chained, extras=None, printed=None):
         """Write the encrypted batch archive; returns (size, sha256)."""
         from ..lib.dump import HashingWriter
 
@@ -260,8 +260,8 @@ class SalesDocumentBackupJournal(models.Model):
             container.close_section()
             for sequence, (document, document_format) in sorted((printed or {}).items()):
                 container.add_bytes(f"printed/{sequence}.{document_format}", document)
-            if checkpoints:
-                container.add_bytes("audit_checkpoints.json", manifest.canonical_json(checkpoints))
+            for name, data in sorted((extras or {}).items()):
+                container.add_bytes(name, manifest.canonical_json(data))
             container.close()
             encrypted.close()
         return hashed.size, hashed.hexdigest()
@@ -317,7 +317,7 @@ class SalesDocumentBackupJournal(models.Model):
                                 item = json.loads(line)
                                 snapshots[item["sequence"]] = item["snapshot"]
             except (crypto.CryptoError, archive.ArchiveError, storage.StorageError, OSError) as exc:
-                raise UserError(_("The journal cannot be read: %(error)s", error=exc)) from None
+                raise UserError(_("The journal cannot be read: %(error)s", error=error_text(self.env, exc))) from None
         check = manifest.verify_chain(links or [], (links or [{}])[0].get("prev_hash"))
         link = next((item for item in links or [] if item.get("sequence") == self.sequence), None)
         if not check["ok"] or not link or link["hash"] != self.entry_hash:

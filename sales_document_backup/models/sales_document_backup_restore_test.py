@@ -9,6 +9,7 @@ from odoo import _, api, fields, models
 from odoo.modules.neutralize import neutralize_database
 
 from .. import settings
+from ..errors import error_text
 from ..lib import archive, crypto, dump, manifest, storage
 
 _logger = logging.getLogger(__name__)
@@ -62,13 +63,13 @@ class SalesDocumentBackupRestoreTest(models.Model):
         try:
             passed = test._run_steps(backup, scratch, tmp, lines)
         except (crypto.CryptoError, archive.ArchiveError, dump.DumpError, storage.StorageError, OSError) as exc:
-            lines.append(_("FAILED: %(error)s", error=exc))
+            lines.append(_("FAILED: %(error)s", error=error_text(self.env, exc)))
         finally:
             try:
                 dump.drop_database(scratch, settings.db_params())
                 lines.append(_("Scratch database %(db)s dropped.", db=scratch))
             except Exception as exc:  # noqa: BLE001 - reported, the test result stands
-                lines.append(_("Could not drop the scratch database %(db)s: %(error)s", db=scratch, error=exc))
+                lines.append(_("Could not drop the scratch database %(db)s: %(error)s", db=scratch, error=error_text(self.env, exc)))
             shutil.rmtree(tmp, ignore_errors=True)
         test._sdb_process_write({
             "state": "passed" if passed else "failed",

@@ -10,12 +10,13 @@ import shutil
 import signal
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.sales_document_registry.tests.common import CommittedDataMixin
 
 from .. import runner
 from .common import BackupConfigMixin, key_pair
@@ -37,7 +38,7 @@ TIMEOUT = 240
 
 
 @tagged("post_install", "-at_install")
-class TestDetachedBackup(BackupConfigMixin, TransactionCase):
+class TestDetachedBackup(CommittedDataMixin, BackupConfigMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -57,17 +58,11 @@ class TestDetachedBackup(BackupConfigMixin, TransactionCase):
             self.destination_id = env["sales.document.backup.destination"].create(
                 {"name": "Detached disk", "code": "detached_disk", "kind": "local", "path": self.local_dir}
             ).id
-        self.addCleanup(self._remove_committed)
+        self._cleanup_committed(self._remove_committed)
 
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------
-
-    @contextmanager
-    def _committed(self):
-        """An environment on a cursor of its own, committed on exit."""
-        with self.registry.cursor() as cr:
-            yield api.Environment(cr, SUPERUSER_ID, {})
 
     def _read(self, backup_id, *names):
         with self._committed() as env:
@@ -123,14 +118,11 @@ class TestDetachedBackup(BackupConfigMixin, TransactionCase):
     def _files(self, directory):
         return [os.path.join(root, name) for root, _dirs, names in os.walk(directory) for name in names]
 
-    def _remove_committed(self):
-        with self._committed() as env:
-            backups = env["sales.document.backup"].search(
-                [("target_destination_ids", "in", self.destination_id)]
-            )
-            backups.restore_test_ids.unlink()
-            backups.unlink()
-            env["sales.document.backup.destination"].browse(self.destination_id).unlink()
+    def _remove_committed(self, env):
+        backups = env["sales.document.backup"].search([("target_destination_ids", "in", self.destination_id)])
+        backups.restore_test_ids.unlink()
+        backups.unlink()
+        env["sales.document.backup.destination"].browse(self.destination_id).unlink()
 
     # ------------------------------------------------------------------
     # Tests

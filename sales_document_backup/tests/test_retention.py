@@ -83,6 +83,7 @@ class TestRetention(BackupConfigMixin, TransactionCase):
         self.destination.path = elsewhere
         deleted = self.destination._apply_retention()
         self.assertFalse(deleted)
+        self.assertEqual(len(same_names), 3)
         self.assertTrue(all(os.path.exists(path) for path in same_names))
         expired = backups[0].copy_ids
         self.assertIn("no longer points where", expired.error)

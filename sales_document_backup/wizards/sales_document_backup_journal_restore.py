@@ -254,11 +254,14 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
         return values, lines_field, lines
 
     @api.model
-    def _annotate_audit(self, record, annotation):
-        """Say in the document's audit row where it came from, when the audit
-        addon is installed (server-side API: no context key a client could send)."""
-        if hasattr(record, "_sd_audit_annotate"):
-            record._sd_audit_annotate(annotation)
+    def _annotate_restore(self, record, annotation):
+        """Hook: tell whoever records the history of ``record`` where it came from.
+
+        ``annotation`` is ``{"restored_from": {...}}``. Nothing by default; the
+        audit bridge puts it in the document's audit row. A private method:
+        no client can call it, and no context key does the same.
+        """
+        return None
 
     def _create_draft(self, model, snapshot, annotation):
         values, lines_field, lines = self._prepare_values(model, snapshot)
@@ -272,7 +275,7 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
         record = self.env[model].create(values)
         # Right after the create, in its transaction: the annotation joins the
         # pending create row of the audit trail, written at commit.
-        self._annotate_audit(record, annotation)
+        self._annotate_restore(record, annotation)
         return record
 
     def _restore_in_place(self, entry, snapshot, annotation):
@@ -285,11 +288,11 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
                 values["name"] = snapshot["fields"]["name"]
             values[lines_field] = [Command.create(line) for line in lines]
             record = self.env[model].create(values)
-            self._annotate_audit(record, annotation)
+            self._annotate_restore(record, annotation)
             return record
         # Before the first write (unarchive, back to draft, rewrite): they all
         # end in the one audit row of this transaction, annotated.
-        self._annotate_audit(original, annotation)
+        self._annotate_restore(original, annotation)
         if model == "sale.order":
             if not original.active:
                 original.action_unarchive()
@@ -302,5 +305,5 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
         original.write(values)
         # Again after the writes (same annotation, merged): it holds whether the
         # audit trail takes annotations before its row exists or only after.
-        self._annotate_audit(original, annotation)
+        self._annotate_restore(original, annotation)
         return original

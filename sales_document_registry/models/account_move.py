@@ -1,9 +1,25 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import LazyTranslate
 
-from .sales_document_mixin import auto_tag_skipped, without_auto_tag
+from .sales_document_mixin import without_auto_tag
+
+_lt = LazyTranslate(__name__)
 
 SALE_MOVE_TYPES = ("out_invoice", "out_refund")
+
+# Why a posted invoice with reconciled payments is refused, one whole sentence
+# per action (``%(invoices)s``: one line per invoice).
+RECONCILED_REFUSALS = {
+    "draft": _lt(
+        "These invoices cannot be reset to draft while payments are reconciled with them:\n"
+        "%(invoices)s\nIssue a credit note instead."
+    ),
+    "cancel": _lt(
+        "These invoices cannot be cancelled while payments are reconciled with them:\n"
+        "%(invoices)s\nIssue a credit note instead."
+    ),
+}
 
 
 class AccountMove(models.Model):
@@ -46,8 +62,7 @@ class AccountMove(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         moves = super().create(vals_list)
-        if not auto_tag_skipped(self.env):
-            self.env["sales.document.tag.rule"]._apply(moves._sd_sales_documents())
+        moves._sd_apply_auto_tags()
         return moves
 
     def write(self, vals):
@@ -73,11 +88,12 @@ class AccountMove(models.Model):
         posted = super()._post(soft=soft)
         posted_sales = posted & sales
         posted_sales._sd_mark_stage("invoiced")
+        # sudo: the invoicing user may not write the order, whose stage trail is system data.
         posted_sales.sd_sale_order_id.sudo()._sd_update_invoiced_paid_stage()
         return posted
 
     def button_draft(self):
-        self._sd_check_no_reconciled_payment(_("reset to draft"))
+        self._sd_check_no_reconciled_payment("draft")
         res = super().button_draft()
         # Resetting a document cancelled with a reason restores it.
         self._sd_clear_archive_reason(_("Restored: reset to draft."))
@@ -85,7 +101,7 @@ class AccountMove(models.Model):
         return True if res is None else res
 
     def button_cancel(self):
-        self._sd_check_no_reconciled_payment(_("cancelled"))
+        self._sd_check_no_reconciled_payment("cancel")
         res = super().button_cancel()
         self._sd_sales_documents()._sd_mark_stage("cancelled")
         # Odoo answers None, which XML-RPC cannot marshal.
@@ -96,13 +112,9 @@ class AccountMove(models.Model):
         sales = self._sd_sales_documents()
         sales._sd_mark_stage("paid")
         sales._get_reconciled_payments().filtered(lambda p: not p.stage_paid_date)._sd_mark_stage("paid")
+        # sudo: the accountant registering the payment may not write the order, whose stage trail is system data.
         (sales.invoice_line_ids.sale_line_ids.order_id).sudo()._sd_update_invoiced_paid_stage()
         return res
-
-    def action_open_document_flow(self):
-        """Show the whole chain of documents around this invoice."""
-        self.ensure_one()
-        return self.env["sales.document.flow"]._action_open(self)
 
     # ------------------------------------------------------------------
     # Business methods
@@ -147,7 +159,8 @@ class AccountMove(models.Model):
                 documents=", ".join(posted.mapped("display_name")),
             ))
 
-    def _sd_check_no_reconciled_payment(self, verb):
+    def _sd_check_no_reconciled_payment(self, action):
+        """Refuse ``action`` ("draft" or "cancel") on posted sales documents with reconciled payments."""
         problems = []
         for move in self._sd_sales_documents().filtered(lambda m: m.state == "posted"):
             payments = move._get_reconciled_payments()
@@ -157,11 +170,8 @@ class AccountMove(models.Model):
                     invoice=move.name, payments=", ".join(payments.mapped("name")),
                 ))
         if problems:
-            raise UserError(
-                _("These invoices cannot be %(verb)s while payments are reconciled with them:", verb=verb)
-                + "\n" + "\n".join(f"- {p}" for p in problems)
-                + "\n" + _("Issue a credit note instead.")
-            )
+            invoices = "\n".join(f"- {problem}" for problem in problems)
+            raise UserError(self.env._(RECONCILED_REFUSALS[action]) % {"invoices": invoices})
 
     def _sd_sync_payment_tags(self):
         for move in self._sd_sales_documents():

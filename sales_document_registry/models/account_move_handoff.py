@@ -32,7 +32,7 @@ class AccountMove(models.Model):
                 continue
             delay = Handoff._get_delay("payment", move.company_id, team, warehouse)
             due = (move.invoice_date_due or move.invoice_date or move.date) + timedelta(days=delay)
-            # Whoever posts the invoice hands the follow-up over.
+            # sudo: whoever posts the invoice hands the follow-up over.
             move.sudo().activity_schedule(
                 activity_type_id=activity_type.id,
                 user_id=user.id,
@@ -45,6 +45,7 @@ class AccountMove(models.Model):
         activity_type = self.env.ref(HANDOFF_ACTIVITY_TYPES["payment"], raise_if_not_found=False)
         if not activity_type:
             return
+        # sudo: the follow-up is closed whoever it was assigned to.
         activities = self.sudo().activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
         if activities:
             activities.action_feedback(feedback=feedback)

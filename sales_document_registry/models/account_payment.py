@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .sales_document_mixin import auto_tag_skipped, without_auto_tag
+from .sales_document_mixin import without_auto_tag
 
 
 class AccountPayment(models.Model):
@@ -54,8 +54,7 @@ class AccountPayment(models.Model):
             tags = payment.invoice_ids.tag_ids - payment.tag_ids
             if tags:
                 without_auto_tag(payment).tag_ids |= tags
-        if not auto_tag_skipped(self.env):
-            self.env["sales.document.tag.rule"]._apply(payments._sd_sales_documents())
+        payments._sd_apply_auto_tags()
         return payments
 
     def write(self, vals):
@@ -82,11 +81,6 @@ class AccountPayment(models.Model):
         self._sd_clear_archive_reason(_("Restored: reset to draft."))
         # Odoo answers None, which XML-RPC cannot marshal.
         return True if res is None else res
-
-    def action_open_document_flow(self):
-        """Show the whole chain of documents around this payment."""
-        self.ensure_one()
-        return self.env["sales.document.flow"]._action_open(self)
 
     def _sd_sales_documents(self):
         return self.filtered(lambda p: p.payment_type == "inbound" and p.partner_type == "customer")

@@ -5,9 +5,28 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, LazyTranslate
 
-from .sales_document_mixin import archive_granted, auto_tag_skipped, without_auto_tag
+from .sales_document_mixin import archive_granted, without_auto_tag
+
+_lt = LazyTranslate(__name__)
+
+# Why an order with done, posted or paid documents downstream is refused,
+# one whole sentence per action (``%(orders)s``: one line per order).
+DOWNSTREAM_REFUSALS = {
+    "archive": _lt(
+        "These orders cannot be archived: documents downstream are done, posted or paid.\n"
+        "%(orders)s\nReturn the goods and issue a credit note instead."
+    ),
+    "cancel": _lt(
+        "These orders cannot be cancelled: documents downstream are done, posted or paid.\n"
+        "%(orders)s\nReturn the goods and issue a credit note instead."
+    ),
+    "delete": _lt(
+        "These orders cannot be deleted: documents downstream are done, posted or paid.\n"
+        "%(orders)s\nReturn the goods and issue a credit note instead."
+    ),
+}
 
 
 def normalize_reference(ref):
@@ -197,7 +216,7 @@ class SaleOrder(models.Model):
         for order in self.filtered("client_order_ref_normalized"):
             if order.state == "cancel":
                 continue
-            # Orders of other salespeople count too: the guard is company-wide.
+            # sudo: orders of other salespeople count too: the guard is company-wide.
             other = self.sudo().with_context(active_test=False).search([
                 ("id", "!=", order.id),
                 ("company_id", "=", order.company_id.id),
@@ -225,8 +244,7 @@ class SaleOrder(models.Model):
                 self._check_duplicate_override_allowed()
                 vals["duplicate_override_user_id"] = self.env.uid
         orders = super().create(vals_list)
-        if not auto_tag_skipped(self.env):
-            self.env["sales.document.tag.rule"]._apply(orders)
+        orders._sd_apply_auto_tags()
         return orders
 
     def write(self, vals):
@@ -237,16 +255,8 @@ class SaleOrder(models.Model):
         res = super().write(vals)
         if old_tags is not None:
             self._sd_propagate_tags(old_tags)
-        if not auto_tag_skipped(self.env) and not set(vals) <= self._sd_passive_fields():
-            self.env["sales.document.tag.rule"]._apply(self)
+        self._sd_auto_tag_after_write(vals)
         return res
-
-    @api.model
-    def _sd_passive_fields(self):
-        """Fields whose change never makes an auto-tag rule match differently."""
-        return {"tag_ids", "message_main_attachment_id"} | {
-            name for name in self._fields if name.startswith("stage_")
-        }
 
     # ------------------------------------------------------------------
     # Actions
@@ -274,11 +284,11 @@ class SaleOrder(models.Model):
         return res
 
     def action_cancel(self):
-        self._sd_check_nothing_downstream(_("cancelled"))
+        self._sd_check_nothing_downstream("cancel")
         return super().action_cancel()
 
     def _action_cancel(self):
-        self._sd_check_nothing_downstream(_("cancelled"))
+        self._sd_check_nothing_downstream("cancel")
         res = super()._action_cancel()
         self._sd_mark_stage("cancelled")
         return res
@@ -293,20 +303,6 @@ class SaleOrder(models.Model):
         res = super().action_unarchive()
         self._sd_clear_archive_reason(_("Restored from the archive."))
         return res
-
-    def action_open_document_flow(self):
-        """Show the whole chain of documents around this order."""
-        self.ensure_one()
-        return self.env["sales.document.flow"]._action_open(self)
-
-    def action_open_registry(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sales_document_registry.sales_document_action"
-        )
-        action["domain"] = [("sale_order_id", "=", self.id)]
-        action["context"] = {}
-        return action
 
     # ------------------------------------------------------------------
     # Business methods
@@ -416,10 +412,12 @@ class SaleOrder(models.Model):
         self.action_archive()
 
     def _sd_check_deletable(self):
-        self._sd_check_nothing_downstream(_("deleted"))
+        self._sd_check_nothing_downstream("delete")
 
-    def _sd_check_nothing_downstream(self, verb):
+    def _sd_check_nothing_downstream(self, action):
+        """Refuse ``action`` ("archive", "cancel" or "delete") on orders with done, posted or paid documents."""
         problems = []
+        # sudo: downstream documents protect the order even where the user cannot read them.
         for order in self.sudo():
             pickings, invoices, payments = order._sd_get_locked_downstream()
             names = pickings.mapped("name") + invoices.mapped("name") + payments.mapped("name")
@@ -428,11 +426,8 @@ class SaleOrder(models.Model):
                     "%(order)s has %(documents)s", order=order.name, documents=", ".join(names)
                 ))
         if problems:
-            raise UserError(
-                _("These orders cannot be %(verb)s: documents downstream are done, posted or paid.", verb=verb)
-                + "\n" + "\n".join(f"- {p}" for p in problems)
-                + "\n" + _("Return the goods and issue a credit note instead.")
-            )
+            orders = "\n".join(f"- {problem}" for problem in problems)
+            raise UserError(self.env._(DOWNSTREAM_REFUSALS[action]) % {"orders": orders})
 
     def _sd_propagate_tags(self, old_tags):
         """Carry tag changes of orders to their deliveries, invoices and payments."""
@@ -442,6 +437,7 @@ class SaleOrder(models.Model):
             if not added and not removed:
                 continue
             commands = [(4, t.id) for t in added] + [(3, t.id) for t in removed]
+            # sudo: tags follow to every downstream document, even those the user cannot write.
             downstream = order.sudo()._sd_downstream_documents()
             for records in downstream:
                 if records:

@@ -274,14 +274,7 @@ class SaleOrder(models.Model):
                 "approval_oversell": bool(shortages),
             })
             order._sd_mark_stage("review_requested")
-            reasons = [rule.name for rule in rules]
-            if shortages:
-                reasons.append(_("stock shortage"))
-            order.message_post(body=_(
-                "Approval requested by %(user)s (%(reasons)s).",
-                user=self.env.user.name,
-                reasons=", ".join(reasons),
-            ))
+            order.message_post(body=order._sd_approval_request_message(rules, shortages))
             order._sd_schedule_approval_activities(rules)
         return True
 
@@ -349,6 +342,18 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+
+    def _sd_approval_request_message(self, rules, shortages):
+        """The chatter line of an approval request: who asked, and which rules or shortage need it."""
+        self.ensure_one()
+        requester, names = self.env.user.name, ", ".join(rules.mapped("name"))
+        if rules and shortages:
+            return _(
+                "Approval requested by %(user)s (%(rules)s) and for a stock shortage.", user=requester, rules=names
+            )
+        if shortages:
+            return _("Approval requested by %(user)s for a stock shortage.", user=requester)
+        return _("Approval requested by %(user)s (%(rules)s).", user=requester, rules=names)
 
     def _sd_approval_rules(self):
         """Approval rules matching the order as it is now."""
@@ -467,7 +472,7 @@ class SaleOrder(models.Model):
         )
         if not activity_type:
             return
-        # The reviewer closes the activities of the other approvers too.
+        # sudo: the reviewer closes the activities of the other approvers too.
         activities = self.sudo().activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
         if activities:
             activities.action_feedback(feedback=feedback)

@@ -51,7 +51,7 @@ class SaleOrder(models.Model):
             for xmlid in STAGE_ACTIVITY_TYPES
             if (activity_type := self.env.ref(xmlid, raise_if_not_found=False))
         ]
-        # Overdue hand-offs are read for every order, whoever holds the activity.
+        # sudo: overdue hand-offs are read for every order, whoever holds the activity.
         activities = self.env["mail.activity"].sudo().search([
             ("activity_type_id", "in", types),
             ("date_deadline", "<", fields.Date.context_today(self)),
@@ -63,9 +63,11 @@ class SaleOrder(models.Model):
             by_model.setdefault(activity.res_model, []).append(activity.res_id)
         ids.update(by_model.get("sale.order", []))
         if by_model.get("stock.picking"):
+            # sudo: the order of an overdue delivery counts even where the user cannot read the delivery.
             ids.update(self.env["stock.picking"].sudo().browse(by_model["stock.picking"]).exists().sale_id.ids)
         if by_model.get("account.move"):
             ids.update(
+                # sudo: the order of an overdue invoice counts even where the user cannot read the invoice.
                 self.env["account.move"].sudo().browse(by_model["account.move"]).exists().sd_sale_order_id.ids
             )
         if order_ids is not None:
@@ -109,7 +111,7 @@ class SaleOrder(models.Model):
                 continue
             delay = Handoff._get_delay("warehouse", order.company_id, order.team_id, order.warehouse_id)
             for picking in pickings:
-                # The salesperson confirming the order hands over to the warehouse.
+                # sudo: the salesperson confirming the order hands over to the warehouse.
                 # The activity shows in the assignee's activities; no e-mail per delivery.
                 picking.sudo().with_context(mail_activity_quick_update=True).activity_schedule(
                     activity_type_id=activity_type.id,
@@ -124,6 +126,7 @@ class SaleOrder(models.Model):
         warehouse_type = self.env.ref(HANDOFF_ACTIVITY_TYPES["warehouse"], raise_if_not_found=False)
         for order in self:
             if warehouse_type:
+                # sudo: the warehouse activities are closed whoever they were assigned to.
                 done = order.sudo().picking_ids.activity_ids.filtered(
                     lambda a: a.activity_type_id == warehouse_type
                 )
@@ -135,6 +138,7 @@ class SaleOrder(models.Model):
             if not user:
                 continue
             delay = Handoff._get_delay("invoicing", order.company_id, order.team_id, order.warehouse_id)
+            # sudo: the warehouse user validating the delivery hands over to invoicing without rights on the order.
             order.sudo().activity_schedule(
                 activity_type_id=activity_type.id,
                 user_id=user.id,
@@ -146,6 +150,7 @@ class SaleOrder(models.Model):
         activity_type = self.env.ref(HANDOFF_ACTIVITY_TYPES[stage], raise_if_not_found=False)
         if not activity_type:
             return
+        # sudo: the hand-off activity is closed whoever it was assigned to.
         activities = self.sudo().activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
         if activities:
             activities.action_feedback(feedback=feedback)

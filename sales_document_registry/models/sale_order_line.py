@@ -1,7 +1,5 @@
 from odoo import api, models
 
-from .sales_document_mixin import auto_tag_skipped
-
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
@@ -9,13 +7,11 @@ class SaleOrderLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         lines = super().create(vals_list)
-        if not auto_tag_skipped(self.env):
-            self.env["sales.document.tag.rule"]._apply(lines.order_id)
+        lines.order_id._sd_apply_auto_tags()
         return lines
 
     def write(self, vals):
         res = super().write(vals)
         # A line change can make an auto-tag rule match its order.
-        if not auto_tag_skipped(self.env):
-            self.env["sales.document.tag.rule"]._apply(self.order_id)
+        self.order_id._sd_apply_auto_tags()
         return res

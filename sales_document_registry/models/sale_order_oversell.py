@@ -88,13 +88,23 @@ class SaleOrder(models.Model):
         demand = self._sd_oversell_demand()
         if not demand:
             return []
-        free = self._sd_oversell_free_qty(demand)
+        return self._sd_oversell_take(demand, self._sd_oversell_free_qty(demand))
+
+    @api.model
+    def _sd_oversell_take(self, demand, free):
+        """Take ``demand`` out of ``free`` (both per (product id, warehouse id)); return the shortages.
+
+        ``free`` is updated in place, so that orders confirmed together share
+        the same free stock. Shortages: list of (product, warehouse, needed,
+        free before this demand).
+        """
         shortages = []
         for (product_id, warehouse_id), qty in demand.items():
             product = self.env["product.product"].browse(product_id)
             available = free.get((product_id, warehouse_id), 0.0)
             if float_compare(qty, available, precision_rounding=product.uom_id.rounding) > 0:
                 shortages.append((product, self.env["stock.warehouse"].browse(warehouse_id), qty, available))
+            free[product_id, warehouse_id] = available - qty
         return shortages
 
     def _sd_oversell_line_skipped(self, line, warehouse, rule_cache):
@@ -142,14 +152,7 @@ class SaleOrder(models.Model):
         free = self._sd_oversell_free_qty(keys)
         problems = []
         for order in orders:
-            shortages = []
-            for (product_id, warehouse_id), qty in demands[order].items():
-                product = self.env["product.product"].browse(product_id)
-                available = free.get((product_id, warehouse_id), 0.0)
-                if float_compare(qty, available, precision_rounding=product.uom_id.rounding) > 0:
-                    shortages.append((product, self.env["stock.warehouse"].browse(warehouse_id), qty, available))
-                # Orders confirmed together share the same free stock.
-                free[product_id, warehouse_id] = available - qty
+            shortages = self._sd_oversell_take(demands[order], free)
             if not shortages:
                 continue
             mode = order.company_id.sales_oversell_mode
@@ -179,10 +182,11 @@ class SaleOrder(models.Model):
                     order=order.name, shortages=text,
                 ))
         if problems:
-            raise UserError(
-                _("Not enough free stock to confirm:") + "\n" + "\n".join(problems) + "\n"
-                + _("Reduce the quantities, or ask a sales manager to accept the shortage with a reason.")
-            )
+            raise UserError(_(
+                "Not enough free stock to confirm:\n%(problems)s\n"
+                "Reduce the quantities, or ask a sales manager to accept the shortage with a reason.",
+                problems="\n".join(problems),
+            ))
 
     def _sd_oversell_text(self, shortages):
         lines = []

@@ -213,6 +213,7 @@ class SaleOrder(models.Model):
         """Recompute the reconciliation and hand the new exceptions over."""
         self.env.add_to_compute(self._fields["recon_state"], self)
         self.flush_recordset()
+        # sudo: the check date is system data, written whoever triggered the check.
         self.sudo().write({"recon_checked_date": fields.Datetime.now()})
         self._sd_recon_schedule_activities()
 
@@ -226,11 +227,13 @@ class SaleOrder(models.Model):
             existing = order.activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
             if order.recon_state != "mismatch":
                 if existing:
+                    # sudo: the exception activity is closed whoever it was assigned to.
                     existing.sudo().action_feedback(feedback=_("Reconciled"))
                 continue
             if existing:
                 continue
             user = order._sd_handoff_responsible("invoicing") or order.user_id or self.env.user
+            # sudo: the exception is handed to the invoicing responsible whoever triggered the check.
             order.sudo().activity_schedule(
                 activity_type_id=activity_type.id,
                 user_id=user.id,

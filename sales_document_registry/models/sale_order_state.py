@@ -91,4 +91,4 @@ class SaleOrder(models.Model):
         orders = self.sudo()
         locked = orders.picking_ids.filtered(lambda p: p.state == "done").sale_id
         locked |= orders.invoice_ids.filtered(lambda m: m.state == "posted").invoice_line_ids.sale_line_ids.order_id
-        (self & locked)._sd_check_nothing_downstream(_("archived"))
+        (self & locked)._sd_check_nothing_downstream("archive")

@@ -191,7 +191,7 @@ class SalesDocument(models.Model):
         summary_domain = self._summary_domain(full_domain)
         if summary_domain is None:
             return None
-        # The access rules are already in the domain: the roll-up itself has
+        # sudo: the access rules are already in the domain: the roll-up itself has
         # no record rules to apply.
         Summary = self.env["sales.document.summary"].sudo()
         return Summary._read_group(
@@ -324,10 +324,25 @@ class SalesDocument(models.Model):
     def _registry_layout(self):
         """The document, tag and line tables the registry is built from.
 
-        Addons add sources by extending this (registry ids are ``document id
-        * 10 + kind``: each source needs its own kind).
+        Addons add sources by extending this, each with a kind (1 to 9) of its
+        own; how registry ids derive from it is the store's business.
         """
         return registry_store.DEFAULT_LAYOUT
+
+    @api.model
+    def _registry_unregister_source(self, model_name):
+        """Take the documents of ``model_name`` out of the registry, with their tags and products.
+
+        For the uninstall hook of the addon that declared the source (its
+        ``_registry_layout`` extension is still loaded then): drops the
+        source's triggers and deletes its rows; the other documents stay.
+        """
+        layout = self._registry_layout()
+        kinds = {source.kind for source in layout.documents if source.model == model_name}
+        self.env.flush_all()
+        registry_store.remove_sources(self.env.cr, layout, kinds)
+        self.env.invalidate_all()
+        return bool(kinds)
 
     @api.model
     def _rebuild_store(self):
@@ -381,7 +396,7 @@ class SalesDocument(models.Model):
         found = self._store_differences()
         if any(found.values()):
             _logger.warning("Sales document registry differed from the documents (%s): rebuilding it", found)
-            # Rebuilding is an internal repair: it touches no document.
+            # sudo: rebuilding is an internal repair: it touches no document.
             self.sudo()._refill_store()
         return found
 

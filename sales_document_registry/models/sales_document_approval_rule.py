@@ -98,6 +98,7 @@ class SalesDocumentApprovalRule(models.Model):
     @api.model
     def _recompute_open_orders(self):
         """Quotations show whether they need approval under the rules as they are now."""
+        # sudo: a rule change recomputes every open quotation, whoever may read it.
         orders = self.env["sale.order"].sudo().search([("state", "in", ("draft", "sent"))])
         if orders:
             self.env.add_to_compute(orders._fields["approval_state"], orders)
@@ -130,5 +131,6 @@ class SalesDocumentApprovalRule(models.Model):
     def _get_matching(self, order):
         """Active rules of the order's company that ask for a review of ``order``."""
         company = order.company_id or self.env.company
+        # sudo: rules are configuration; every order is checked against all of them.
         rules = self.sudo().search([("company_id", "in", (False, company.id))])
         return rules.filtered(lambda rule: rule._matches(order))

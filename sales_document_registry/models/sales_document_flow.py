@@ -121,6 +121,7 @@ class SalesDocumentFlow(models.TransientModel):
         ).get(invoice.payment_state)
         doc["payments"] = []
         if invoice.state == "posted":
+            # sudo: reconciliation partials are accounting data; the flow shows only documents the user may read.
             for partial in invoice.sudo()._get_all_reconciled_invoice_partials():
                 counterpart = partial["aml"].move_id
                 source = counterpart.origin_payment_id or counterpart

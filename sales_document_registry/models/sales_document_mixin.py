@@ -266,6 +266,11 @@ class SalesDocumentMixin(models.AbstractModel):
     # Actions
     # ------------------------------------------------------------------
 
+    def action_open_document_flow(self):
+        """Show the whole chain of documents around this one (order, deliveries, invoices, payments)."""
+        self.ensure_one()
+        return self.env["sales.document.flow"]._action_open(self)
+
     def action_archive_with_reason(self):
         """Open the wizard that archives or cancels (or, for administrators, deletes) with a reason."""
         return {
@@ -379,7 +384,7 @@ class SalesDocumentMixin(models.AbstractModel):
         """Record that ``self`` passed ``stage`` now, by the current user."""
         if not self:
             return
-        # The user passing a stage may not have write access to every
+        # sudo: the user passing a stage may not have write access to every
         # document the stage is recorded on (a warehouse user validating a
         # delivery marks its order as delivered): the trail is system data.
         self.sudo().write({
@@ -391,15 +396,29 @@ class SalesDocumentMixin(models.AbstractModel):
         """The records of ``self`` that are sales documents (all, by default)."""
         return self
 
+    # Auto-tag rules run when a document is created or changed. Each model
+    # calls these two hooks at the end of its own ``create`` and ``write``,
+    # not from this mixin's: the mixin's CRUD methods run inside Odoo's (they
+    # come last in the class hierarchy), before Odoo has finished the record
+    # (an invoice's tax lines and totals, for instance), and a rule must see
+    # the document as it is saved.
+
+    def _sd_apply_auto_tags(self):
+        """Apply the auto-tag rules to the sales documents of ``self`` (new or changed)."""
+        if not auto_tag_skipped(self.env):
+            self.env["sales.document.tag.rule"]._apply(self._sd_sales_documents())
+
     def _sd_auto_tag_after_write(self, vals):
         """Apply the auto-tag rules after a write that may change what they match."""
-        if (
-            auto_tag_skipped(self.env)
-            or "tag_ids" in vals
-            or all(name.startswith("stage_") for name in vals)
-        ):
-            return
-        self.env["sales.document.tag.rule"]._apply(self._sd_sales_documents())
+        if not set(vals) <= self._sd_passive_fields():
+            self._sd_apply_auto_tags()
+
+    @api.model
+    def _sd_passive_fields(self):
+        """Fields whose change never makes an auto-tag rule match differently."""
+        return {"tag_ids", "message_main_attachment_id"} | {
+            name for name in self._fields if name.startswith("stage_")
+        }
 
     def _sd_check_completeness(self, stage):
         """Raise one error listing every blocking gap of ``self`` for ``stage``."""

@@ -129,6 +129,7 @@ class SalesDocumentRule(models.Model):
         domain = [("doc_type", "=", doc_type), ("stage", "=", stage)]
         if company is not None:
             domain.append(("company_id", "in", (False, company.id)))
+        # sudo: rules are configuration; every document is checked against all of them.
         return self.sudo().search(domain)
 
     @api.model

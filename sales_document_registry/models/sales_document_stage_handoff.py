@@ -75,6 +75,7 @@ class SalesDocumentStageHandoff(models.Model):
     @api.model
     def _get_handoff(self, stage, company, team=None, warehouse=None):
         """The most specific hand-off rule of ``stage`` for this scope."""
+        # sudo: hand-off rules are configuration, read for any user passing a stage.
         candidates = self.sudo().search([
             ("stage", "=", stage),
             ("company_id", "in", (False, company.id)),
@@ -110,6 +111,7 @@ class SalesDocumentStageHandoff(models.Model):
         activity_type = self.env.ref(HANDOFF_ACTIVITY_TYPES[stage], raise_if_not_found=False)
         load = dict.fromkeys(members.ids, 0)
         if activity_type:
+            # sudo: the workload counts every open activity, not only those the user may read.
             groups = self.env["mail.activity"].sudo()._read_group(
                 [("activity_type_id", "=", activity_type.id), ("user_id", "in", members.ids)],
                 ["user_id"],

@@ -52,7 +52,7 @@ class SalesDocumentTagRule(models.Model):
         Looked up on every write of a sales document: cached, and the cache
         is cleared whenever a rule changes.
         """
-        # Rules are configuration: every user's writes apply all of them.
+        # sudo: rules are configuration: every user's writes apply all of them.
         rules = self.sudo().with_context(active_test=True).search([("res_model", "=", model_name)])
         return tuple(rules.ids)
 
@@ -65,6 +65,7 @@ class SalesDocumentTagRule(models.Model):
         """Add the tags of every matching rule to ``records`` (never removes)."""
         if not records:
             return
+        # sudo: rules are configuration; every user's writes apply all of them.
         rules = self.sudo().browse(self._rule_ids_for(records._name))
         for rule in rules:
             matching = records.filtered(

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .sales_document_mixin import auto_tag_skipped, without_auto_tag
+from .sales_document_mixin import without_auto_tag
 
 
 class StockPicking(models.Model):
@@ -78,8 +78,7 @@ class StockPicking(models.Model):
         for picking in pickings.filtered("sale_id"):
             if picking.sale_id.tag_ids - picking.tag_ids:
                 without_auto_tag(picking).tag_ids |= picking.sale_id.tag_ids
-        if not auto_tag_skipped(self.env):
-            self.env["sales.document.tag.rule"]._apply(pickings.filtered("sale_id"))
+        pickings._sd_apply_auto_tags()
         return pickings
 
     def write(self, vals):
@@ -145,11 +144,6 @@ class StockPicking(models.Model):
         if len(copies) == 1:
             action.update(res_id=copies.id, views=[(False, "form")])
         return action
-
-    def action_open_document_flow(self):
-        """Show the whole chain of documents around this delivery."""
-        self.ensure_one()
-        return self.env["sales.document.flow"]._action_open(self)
 
     # ------------------------------------------------------------------
     # Business methods

@@ -6,11 +6,43 @@ method, and helpers that walk an order through the whole order-to-cash flow
 with Odoo's own code paths.
 """
 
-from odoo import Command
+from contextlib import contextmanager
+
+from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import Form, TransactionCase
+from odoo.tools import SQL
 
 
-class SalesDocumentCase(TransactionCase):
+class CommittedDataMixin:
+    """For the tests that must commit: other connections, processes and
+    servers see only committed data, never the test's own transaction.
+
+    ``_committed()`` gives a superuser environment on a cursor of its own,
+    committed when the block ends. Whatever a test commits is removed by the
+    function it hands to ``_cleanup_committed`` right after committing it,
+    run at the end of the test in a committed cursor of its own, even when
+    the test fails half-way.
+    """
+
+    @contextmanager
+    def _committed(self, context=None):
+        """A superuser environment on a cursor of its own, committed when the block ends."""
+        with self.registry.cursor() as cr:
+            yield api.Environment(cr, SUPERUSER_ID, dict(context or {}))
+
+    def _cleanup_committed(self, remove):
+        """Run ``remove(env)`` when the test ends, in a committed superuser cursor of its own."""
+
+        def run():
+            with self._committed({"tracking_disable": True}) as env:
+                # Never hang the run on a lock the test left behind: fail instead.
+                env.cr.execute(SQL("SET LOCAL lock_timeout = '30s'"))
+                remove(env)
+
+        self.addCleanup(run)
+
+
+class SalesDocumentCase(CommittedDataMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -97,12 +97,17 @@ class TestExternalOrdersConcurrency(SalesDocumentCase):
         vals = self._order_vals(external_source="race", external_ref="R-1", user_id=False, team_id=False)
         # The set-up data of the test case is not committed: use committed
         # master data in the threads (company, admin and a committed partner).
-        with registry.cursor() as cr:
-            env = api.Environment(cr, api.SUPERUSER_ID, {})
+        with self._committed() as env:
             partner = env["res.partner"].create({"name": "Race customer"})
             product = env["product.product"].create({"name": "Race product", "type": "service"})
-            cr.commit()  # pylint: disable=invalid-commit
             partner_id, product_id = partner.id, product.id
+
+        def remove(env):
+            env["sale.order"].with_context(active_test=False).search([("external_source", "=", "race")]).unlink()
+            env["product.product"].browse(product_id).unlink()
+            env["res.partner"].browse(partner_id).unlink()
+
+        self._cleanup_committed(remove)
         vals.update(partner_id=partner_id, order_line=[(0, 0, {"product_id": product_id})],
                     carrier_id=False, preferred_payment_method_line_id=False, payment_term_id=False)
         barrier = threading.Barrier(2)
@@ -119,26 +124,15 @@ class TestExternalOrdersConcurrency(SalesDocumentCase):
                 errors.append(traceback.format_exc())
 
         threads = [threading.Thread(target=worker) for _ in range(2)]
-        try:
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
-            self.assertFalse(errors, errors)
-            self.assertEqual(len(results), 2)
-            self.assertEqual(results[0], results[1])
-            with registry.cursor() as cr:
-                cr.execute("SELECT count(*) FROM sale_order WHERE external_source = 'race'")
-                self.assertEqual(cr.fetchone()[0], 1)
-        finally:
-            with registry.cursor() as cr:
-                env = api.Environment(cr, api.SUPERUSER_ID, {})
-                env["sale.order"].with_context(active_test=False).search(
-                    [("external_source", "=", "race")]
-                ).unlink()
-                env["product.product"].browse(product_id).unlink()
-                env["res.partner"].browse(partner_id).unlink()
-                cr.commit()  # pylint: disable=invalid-commit
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        self.assertFalse(errors, errors)
+        self.assertEqual(len(results), 2)
+        self.assertEqual(results[0], results[1])
+        with self._committed() as env:
+            self.assertEqual(env["sale.order"].search_count([("external_source", "=", "race")]), 1)
 
 
 @tagged("post_install", "-at_install")

@@ -4,9 +4,9 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import AccessError, UserError
 from odoo.service.model import retrying
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
-from .common import SalesDocumentCase
+from .common import CommittedDataMixin, SalesDocumentCase
 
 
 @tagged("post_install", "-at_install")
@@ -135,7 +135,7 @@ class TestOversell(SalesDocumentCase):
 
 
 @tagged("post_install", "-at_install")
-class TestOversellConcurrency(TransactionCase):
+class TestOversellConcurrency(CommittedDataMixin, TransactionCase):
     """Two real connections racing for the last units: only one may win.
 
     The fixture is committed in its own connection (the test's transaction is
@@ -143,8 +143,7 @@ class TestOversellConcurrency(TransactionCase):
     """
 
     def _fixture(self):
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+        with self._committed({"tracking_disable": True}) as env:
             company = env.company
             warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
             product = env["product.product"].create({
@@ -184,36 +183,34 @@ class TestOversellConcurrency(TransactionCase):
                 "warehouse": warehouse.id,
             }
             company.sales_oversell_mode = "block"
+        # Registered last, run first: the company's setting comes back even if a deletion fails.
+        self._cleanup_committed(lambda env: self._remove_fixture(env, fixture))
+        self._cleanup_committed(
+            lambda env: env["res.company"].browse(fixture["company"]).write({"sales_oversell_mode": fixture["mode"]})
+        )
         return fixture
 
-    def _cleanup(self, fixture):
-        # The company's setting first, on its own: it must come back even if a deletion fails.
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env["res.company"].browse(fixture["company"]).sales_oversell_mode = fixture["mode"]
-        with self.registry.cursor() as cr:
-            cr.execute("SET LOCAL lock_timeout = '30s'")
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-            orders = env["sale.order"].browse(fixture["orders"]).exists()
-            pickings = orders.picking_ids
-            orders.filtered(lambda o: o.state == "sale")._action_cancel()
-            pickings.action_cancel()
-            pickings.unlink()
-            orders.unlink()  # as superuser: a test fixture, not a user deleting
-            product = env["product.product"].browse(fixture["product"])
-            env["stock.move"].search([("product_id", "=", product.id)]).unlink()
-            env["stock.quant"].sudo().search([("product_id", "=", product.id)]).unlink()
-            cr.execute(
-                "DELETE FROM sales_document_oversell_lock WHERE product_id = %s", (product.id,)
-            )
-            template = product.product_tmpl_id
-            product.unlink()
-            template.unlink()
-            carrier = env["delivery.carrier"].browse(fixture["carrier"])
-            shipping = carrier.product_id
-            carrier.unlink()
-            shipping.product_tmpl_id.unlink()
-            env["res.partner"].browse(fixture["partner"]).unlink()
+    @staticmethod
+    def _remove_fixture(env, fixture):
+        """Remove the committed fixture (orders and their deliveries first)."""
+        orders = env["sale.order"].browse(fixture["orders"]).exists()
+        pickings = orders.picking_ids
+        orders.filtered(lambda o: o.state == "sale")._action_cancel()
+        pickings.action_cancel()
+        pickings.unlink()
+        orders.unlink()  # as superuser: a test fixture, not a user deleting
+        product = env["product.product"].browse(fixture["product"])
+        env["stock.move"].search([("product_id", "=", product.id)]).unlink()
+        env["stock.quant"].sudo().search([("product_id", "=", product.id)]).unlink()
+        env.cr.execute(SQL("DELETE FROM sales_document_oversell_lock WHERE product_id = %s", product.id))
+        template = product.product_tmpl_id
+        product.unlink()
+        template.unlink()
+        carrier = env["delivery.carrier"].browse(fixture["carrier"])
+        shipping = carrier.product_id
+        carrier.unlink()
+        shipping.product_tmpl_id.unlink()
+        env["res.partner"].browse(fixture["partner"]).unlink()
 
     def _confirm(self, order_id, barrier, results):
         try:
@@ -235,38 +232,27 @@ class TestOversellConcurrency(TransactionCase):
 
     def test_concurrent_confirmations_never_oversell(self):
         fixture = self._fixture()
-        try:
-            barrier = threading.Barrier(2)
-            results = {}
-            threads = [
-                threading.Thread(target=self._confirm, args=(order_id, barrier, results))
-                for order_id in fixture["orders"]
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=120)
-            self.assertEqual(len(results), 2, results)
-            outcomes = sorted(results.values(), key=str)
-            self.assertEqual(outcomes.count("confirmed"), 1, results)
-            refusal = next(value for value in outcomes if value != "confirmed")
-            self.assertIsInstance(refusal, str, results)
-            self.assertIn("Not enough free stock", refusal)
+        barrier = threading.Barrier(2)
+        results = {}
+        threads = [
+            threading.Thread(target=self._confirm, args=(order_id, barrier, results))
+            for order_id in fixture["orders"]
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        self.assertEqual(len(results), 2, results)
+        outcomes = sorted(results.values(), key=str)
+        self.assertEqual(outcomes.count("confirmed"), 1, results)
+        refusal = next(value for value in outcomes if value != "confirmed")
+        self.assertIsInstance(refusal, str, results)
+        self.assertIn("Not enough free stock", refusal)
 
-            with self.registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                orders = env["sale.order"].browse(fixture["orders"])
-                self.assertEqual(sorted(orders.mapped("state")), ["draft", "sale"])
-                moves = env["stock.move"].search([
-                    ("product_id", "=", fixture["product"]), ("state", "not in", ("done", "cancel")),
-                ])
-                self.assertEqual(sum(moves.mapped("product_qty")), 4.0, "the last units were sold once")
-        finally:
-            self._cleanup(fixture)
-        with self.registry.cursor() as cr:
-            cr.execute("SELECT count(*) FROM sale_order WHERE id = ANY(%s)", (fixture["orders"],))
-            self.assertEqual(cr.fetchone()[0], 0, "the committed fixture is removed")
-            cr.execute("SELECT count(*) FROM product_product WHERE id = %s", (fixture["product"],))
-            self.assertEqual(cr.fetchone()[0], 0)
-            cr.execute("SELECT count(*) FROM delivery_carrier WHERE id = %s", (fixture["carrier"],))
-            self.assertEqual(cr.fetchone()[0], 0)
+        with self._committed() as env:
+            orders = env["sale.order"].browse(fixture["orders"])
+            self.assertEqual(sorted(orders.mapped("state")), ["draft", "sale"])
+            moves = env["stock.move"].search([
+                ("product_id", "=", fixture["product"]), ("state", "not in", ("done", "cancel")),
+            ])
+            self.assertEqual(sum(moves.mapped("product_qty")), 4.0, "the last units were sold once")

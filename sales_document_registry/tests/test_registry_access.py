@@ -36,12 +36,14 @@ class TestRegistryAccess(SalesDocumentCase):
         other.action_confirm()
         self.env.flush_all()
         stock_user = self._create_user("sd_stock", "Will Warehouse", ["stock.group_stock_user"])
+        every_row = self.env["sales.document"].search([("sale_order_id", "in", (order | other).ids)])
+        self.assertEqual(set(every_row.mapped("doc_type")), {"order", "delivery", "invoice", "payment"})
         for user in (self.salesman, self.salesman_2, stock_user, self.sales_manager):
             rows = self.env["sales.document"].with_user(user).search(
                 [("sale_order_id", "in", (order | other).ids)]
             )
             expected = set()
-            for row in self.env["sales.document"].search([("sale_order_id", "in", (order | other).ids)]):
+            for row in every_row:
                 Model = self.env[row.res_model].with_user(user)
                 if Model.has_access("read") and Model.search([("id", "=", row.res_id)]):
                     expected.add(row.id)

@@ -1,9 +1,9 @@
-from odoo import SUPERUSER_ID, Command, api
+from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
-from .common import SalesDocumentCase
+from .common import CommittedDataMixin, SalesDocumentCase
 
 NO_DIFFERENCE = {"rows": 0, "tags": 0, "products": 0, "summary": 0}
 
@@ -217,44 +217,43 @@ class TestRegistryStore(SalesDocumentCase):
 
 
 @tagged("post_install", "-at_install")
-class TestRegistryStoreConcurrency(TransactionCase):
+class TestRegistryStoreConcurrency(CommittedDataMixin, TransactionCase):
     """Two transactions writing documents of the same salesperson and month do not conflict."""
 
     def test_concurrent_writers_share_no_summary_row(self):
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+        with self._committed() as env:
             partner = env["res.partner"].create({"name": "Store concurrency customer"})
             orders = env["sale.order"].create([{"partner_id": partner.id}, {"partner_id": partner.id}])
             fixture = {"partner": partner.id, "orders": orders.ids}
+
+        def remove(env):
+            env.cr.execute(SQL("DELETE FROM sale_order WHERE id = ANY(%s)", fixture["orders"]))
+            env.cr.execute(SQL("DELETE FROM res_partner WHERE id = %s", fixture["partner"]))
+
+        self._cleanup_committed(remove)
+        first, second = self.registry.cursor(), self.registry.cursor()
         try:
-            first, second = self.registry.cursor(), self.registry.cursor()
-            try:
-                for cr in (first, second):
-                    # A writer that had to wait for the other would fail here
-                    # instead of hanging the test.
-                    cr.execute("SET LOCAL lock_timeout = '3s'")
-                # Same roll-up key (company, type, state, salesperson, month),
-                # different documents, both transactions open at once.
-                first.execute("UPDATE sale_order SET amount_total = 10 WHERE id = %s", (fixture["orders"][0],))
-                second.execute("UPDATE sale_order SET amount_total = 20 WHERE id = %s", (fixture["orders"][1],))
-                first.execute("UPDATE sale_order SET state = 'cancel' WHERE id = %s", (fixture["orders"][0],))
-                second.execute("UPDATE sale_order SET state = 'cancel' WHERE id = %s", (fixture["orders"][1],))
-                first.commit()
-                second.commit()
-            finally:
-                first.close()
-                second.close()
-            with self.registry.cursor() as cr:
-                cr.execute(
-                    "SELECT state, amount_total FROM sales_document_row WHERE res_model = 'sale.order' "
-                    "AND res_id = ANY(%s) ORDER BY res_id",
-                    (fixture["orders"],),
-                )
-                self.assertEqual([(state, float(amount)) for state, amount in cr.fetchall()],
-                                 [("cancelled", 10.0), ("cancelled", 20.0)])
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                self.assertEqual(env["sales.document"]._store_differences(), NO_DIFFERENCE)
+            for cr in (first, second):
+                # A writer that had to wait for the other would fail here
+                # instead of hanging the test.
+                cr.execute("SET LOCAL lock_timeout = '3s'")
+            # Same roll-up key (company, type, state, salesperson, month),
+            # different documents, both transactions open at once.
+            first.execute("UPDATE sale_order SET amount_total = 10 WHERE id = %s", (fixture["orders"][0],))
+            second.execute("UPDATE sale_order SET amount_total = 20 WHERE id = %s", (fixture["orders"][1],))
+            first.execute("UPDATE sale_order SET state = 'cancel' WHERE id = %s", (fixture["orders"][0],))
+            second.execute("UPDATE sale_order SET state = 'cancel' WHERE id = %s", (fixture["orders"][1],))
+            first.commit()
+            second.commit()
         finally:
-            with self.registry.cursor() as cr:
-                cr.execute("DELETE FROM sale_order WHERE id = ANY(%s)", (fixture["orders"],))
-                cr.execute("DELETE FROM res_partner WHERE id = %s", (fixture["partner"],))
+            first.close()
+            second.close()
+        with self._committed() as env:
+            env.cr.execute(SQL(
+                "SELECT state, amount_total FROM sales_document_row WHERE res_model = 'sale.order' "
+                "AND res_id = ANY(%s) ORDER BY res_id",
+                fixture["orders"],
+            ))
+            self.assertEqual([(state, float(amount)) for state, amount in env.cr.fetchall()],
+                             [("cancelled", 10.0), ("cancelled", 20.0)])
+            self.assertEqual(env["sales.document"]._store_differences(), NO_DIFFERENCE)

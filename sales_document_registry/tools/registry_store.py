@@ -66,8 +66,8 @@ class DocumentSource:
 
     table: str
     model: str
-    kind: int  # registry id = document id * 10 + kind (1 to 9)
-    select: str  # the COLUMNS, in order, over alias ``t``
+    kind: int  # 1 to 9, one per source: the store derives registry ids from it
+    select: str  # the COLUMNS after ``id``, in order, over alias ``t``
     where: str = "TRUE"  # which rows are sales documents
 
 
@@ -96,7 +96,7 @@ DOCUMENTS = (
         "sale_order",
         "sale.order",
         1,
-        """t.id * 10 + 1, 'order', 'sale.order', t.id, t.name,
+        """'order', 'sale.order', t.id, t.name,
            t.commercial_partner_id, t.user_id, t.team_id, t.company_id,
            t.date_order::date, t.amount_total, t.currency_id,
            CASE t.state
@@ -109,7 +109,7 @@ DOCUMENTS = (
         "stock_picking",
         "stock.picking",
         2,
-        """t.id * 10 + 2, 'delivery', 'stock.picking', t.id, t.name,
+        """'delivery', 'stock.picking', t.id, t.name,
            t.sd_commercial_partner_id, t.sd_user_id, t.sd_team_id, t.company_id,
            COALESCE(t.date_done, t.scheduled_date)::date, t.sd_amount_total, t.sd_currency_id,
            CASE t.state
@@ -124,8 +124,7 @@ DOCUMENTS = (
         "account_move",
         "account.move",
         3,
-        """t.id * 10 + 3,
-           CASE t.move_type WHEN 'out_refund' THEN 'credit_note' ELSE 'invoice' END,
+        """           CASE t.move_type WHEN 'out_refund' THEN 'credit_note' ELSE 'invoice' END,
            'account.move', t.id, t.name,
            t.commercial_partner_id, t.invoice_user_id, t.team_id, t.company_id,
            COALESCE(t.invoice_date, t.date), t.amount_total, t.currency_id,
@@ -140,7 +139,7 @@ DOCUMENTS = (
         "account_payment",
         "account.payment",
         4,
-        """t.id * 10 + 4, 'payment', 'account.payment', t.id, t.name,
+        """'payment', 'account.payment', t.id, t.name,
            t.sd_commercial_partner_id, t.sd_user_id, t.sd_team_id, t.company_id,
            t.date, t.amount, t.currency_id,
            CASE t.state
@@ -197,6 +196,24 @@ ROW_INDEXES = {
     "company_month": "(company_id, date, amount_total, currency_id)",
 }
 
+def _registry_id(column, kind):
+    """SQL of the registry id of the document whose id is ``column`` (SQL) in a source of ``kind``.
+
+    The encoding stays in this module: sources declare a kind, never an id.
+    """
+    return SQL("%s * 10 + %s", column, SQL(str(int(kind))))
+
+
+def _is_kind(column, kinds):
+    """SQL: the registry id ``column`` belongs to a source of one of ``kinds``."""
+    return SQL("mod(%s, 10) = ANY(%s)", column, sorted(int(kind) for kind in kinds))
+
+
+def _select(source):
+    """The COLUMNS of ``source``'s registry rows, id first, over alias ``t``."""
+    return SQL("%s, %s", _registry_id(SQL("t.id"), source.kind), SQL(source.select))
+
+
 def _function(name, body):
     return SQL(
         "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $sd$ BEGIN %s RETURN NULL; END $sd$",
@@ -239,7 +256,7 @@ def _upsert(source, rows):
            WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s);""",
         table=SQL.identifier(ROW_TABLE),
         columns=_columns(),
-        select=SQL(source.select),
+        select=_select(source),
         rows=SQL(rows),
         where=SQL(source.where),
         assign=SQL(", ").join(
@@ -265,30 +282,28 @@ def _forget(document_ids):
 
 def _document_functions(source):
     prefix = f"sd_sync_{source.table}"
-    kind = SQL(str(source.kind))
     yield _function(f"{prefix}_ins", _upsert(source, "sd_new"))
     yield _function(
         f"{prefix}_upd",
         SQL(
             "%(upsert)s DELETE FROM %(rows)s r USING sd_new t "
-            "WHERE r.id = t.id * 10 + %(kind)s AND NOT COALESCE((%(where)s), FALSE);",
+            "WHERE r.id = %(registry_id)s AND NOT COALESCE((%(where)s), FALSE);",
             upsert=_upsert(source, "sd_new"),
             rows=SQL.identifier(ROW_TABLE),
-            kind=kind,
+            registry_id=_registry_id(SQL("t.id"), source.kind),
             where=SQL(source.where),
         ),
     )
-    yield _function(f"{prefix}_del", _forget(SQL("SELECT id * 10 + %s FROM sd_old", kind)))
+    yield _function(f"{prefix}_del", _forget(SQL("SELECT %s FROM sd_old", _registry_id(SQL("id"), source.kind))))
     yield from _triggers(source.table, prefix, update_referencing="NEW TABLE AS sd_new")
 
 
 def _tag_insert(source, rows):
     return SQL(
-        "INSERT INTO %(tags)s (document_id, tag_id) SELECT %(column)s * 10 + %(kind)s, tag_id "
+        "INSERT INTO %(tags)s (document_id, tag_id) SELECT %(registry_id)s, tag_id "
         "FROM %(rows)s ON CONFLICT DO NOTHING;",
         tags=SQL.identifier(TAG_TABLE),
-        column=SQL.identifier(source.column),
-        kind=SQL(str(source.kind)),
+        registry_id=_registry_id(SQL.identifier(source.column), source.kind),
         rows=SQL(rows),
     )
 
@@ -296,10 +311,9 @@ def _tag_insert(source, rows):
 def _tag_delete(source, rows):
     return SQL(
         "DELETE FROM %(tags)s r USING %(rows)s o "
-        "WHERE r.document_id = o.%(column)s * 10 + %(kind)s AND r.tag_id = o.tag_id;",
+        "WHERE r.document_id = %(registry_id)s AND r.tag_id = o.tag_id;",
         tags=SQL.identifier(TAG_TABLE),
-        column=SQL.identifier(source.column),
-        kind=SQL(str(source.kind)),
+        registry_id=_registry_id(SQL.identifier("o", source.column), source.kind),
         rows=SQL(rows),
     )
 
@@ -314,15 +328,15 @@ def _tag_functions(source):
 
 def _line_recompute(source, parents):
     """Recompute the products of the documents whose ids ``parents`` (a sub-query) lists."""
-    kind = SQL(str(source.kind))
     return SQL(
-        """DELETE FROM %(products)s WHERE document_id IN (SELECT p * 10 + %(kind)s FROM (%(parents)s) x(p));
+        """DELETE FROM %(products)s WHERE document_id IN (SELECT %(parent_id)s FROM (%(parents)s) x(p));
            INSERT INTO %(products)s (document_id, product_id)
-           SELECT DISTINCT t.%(parent)s * 10 + %(kind)s, t.product_id FROM %(table)s t
+           SELECT DISTINCT %(registry_id)s, t.product_id FROM %(table)s t
             WHERE t.%(parent)s IN (%(parents)s) AND t.product_id IS NOT NULL AND %(where)s
            ON CONFLICT DO NOTHING;""",
         products=SQL.identifier(PRODUCT_TABLE),
-        kind=kind,
+        parent_id=_registry_id(SQL("p"), source.kind),
+        registry_id=_registry_id(SQL.identifier("t", source.parent), source.kind),
         parents=parents,
         parent=SQL.identifier(source.parent),
         table=SQL.identifier(source.table),
@@ -337,12 +351,12 @@ def _line_functions(source):
         f"{prefix}_ins",
         SQL(
             "INSERT INTO %(products)s (document_id, product_id) "
-            "SELECT DISTINCT t.%(parent)s * 10 + %(kind)s, t.product_id FROM sd_new t "
+            "SELECT DISTINCT %(registry_id)s, t.product_id FROM sd_new t "
             "WHERE t.%(parent)s IS NOT NULL AND t.product_id IS NOT NULL AND %(where)s "
             "ON CONFLICT DO NOTHING;",
             products=SQL.identifier(PRODUCT_TABLE),
             parent=parent,
-            kind=SQL(str(source.kind)),
+            registry_id=_registry_id(SQL.identifier("t", source.parent), source.kind),
             where=SQL(source.where),
         ),
     )
@@ -528,17 +542,32 @@ def drop_all(cr, layout=DEFAULT_LAYOUT):
         cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(table)))
 
 
+def remove_sources(cr, layout, kinds):
+    """Take the sources of ``kinds`` out of the store: their triggers, rows, tags and products.
+
+    For the uninstall of an addon that declared them (``layout`` still holds
+    them). The row table's own triggers take the rows out of the roll-up.
+    """
+    kinds = {int(kind) for kind in kinds}
+    if not kinds:
+        return
+    tables = [source.table for source in (*layout.documents, *layout.tags, *layout.lines) if source.kind in kinds]
+    drop_triggers(cr, tables)
+    for table, column in ((ROW_TABLE, "id"), (TAG_TABLE, "document_id"), (PRODUCT_TABLE, "document_id")):
+        cr.execute(SQL("DELETE FROM %s WHERE %s", SQL.identifier(table), _is_kind(SQL.identifier(column), kinds)))
+
+
 def source_query(layout=DEFAULT_LAYOUT):
     """The registry rows computed from the document tables (what the store must hold)."""
     return SQL(" UNION ALL ").join(
-        SQL("SELECT %s FROM %s t WHERE %s", SQL(source.select), SQL.identifier(source.table), SQL(source.where))
+        SQL("SELECT %s FROM %s t WHERE %s", _select(source), SQL.identifier(source.table), SQL(source.where))
         for source in layout.documents
     )
 
 
 def source_tag_query(layout=DEFAULT_LAYOUT):
     return SQL(" UNION ").join(
-        SQL("SELECT %s * 10 + %s, tag_id FROM %s", SQL.identifier(source.column), SQL(str(source.kind)),
+        SQL("SELECT %s, tag_id FROM %s", _registry_id(SQL.identifier(source.column), source.kind),
             SQL.identifier(source.table))
         for source in layout.tags
     )
@@ -547,10 +576,10 @@ def source_tag_query(layout=DEFAULT_LAYOUT):
 def source_product_query(layout=DEFAULT_LAYOUT):
     return SQL(" UNION ").join(
         SQL(
-            "SELECT t.%(parent)s * 10 + %(kind)s, t.product_id FROM %(table)s t "
+            "SELECT %(registry_id)s, t.product_id FROM %(table)s t "
             "WHERE t.%(parent)s IS NOT NULL AND t.product_id IS NOT NULL AND %(where)s",
             parent=SQL.identifier(source.parent),
-            kind=SQL(str(source.kind)),
+            registry_id=_registry_id(SQL.identifier("t", source.parent), source.kind),
             table=SQL.identifier(source.table),
             where=SQL(source.where),
         )

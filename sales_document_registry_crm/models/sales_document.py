@@ -11,7 +11,7 @@ OPPORTUNITIES = registry_store.DocumentSource(
     "crm_lead",
     "crm.lead",
     5,
-    """t.id * 10 + 5, 'opportunity', 'crm.lead', t.id, t.name,
+    """'opportunity', 'crm.lead', t.id, t.name,
        (SELECT p.commercial_partner_id FROM res_partner p WHERE p.id = t.partner_id),
        t.user_id, t.team_id, t.company_id,
        COALESCE(t.date_closed, t.create_date)::date, t.expected_revenue,

@@ -1,5 +1,6 @@
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from odoo.addons.sales_document_registry.tests.common import SalesDocumentCase
 
@@ -23,12 +24,12 @@ class TestOpportunities(SalesDocumentCase):
             **vals,
         })
 
-    def _row(self, lead):
+    def _row(self, record):
         self.env.flush_all()
         # Registry rows are written by the database: forget what was read before.
         self.env.invalidate_all()
         return self.env["sales.document"].with_context(active_test=False).search([
-            ("res_model", "=", "crm.lead"), ("res_id", "=", lead.id),
+            ("res_model", "=", record._name), ("res_id", "=", record.id),
         ])
 
     def test_opportunity_is_a_registry_row(self):
@@ -77,3 +78,30 @@ class TestOpportunities(SalesDocumentCase):
         visible = self.env["sales.document"].with_user(self.salesman).search([("doc_type", "=", "opportunity")])
         self.assertIn(mine.id, visible.mapped("res_id"))
         self.assertNotIn(theirs.id, visible.mapped("res_id"))
+
+    def test_uninstall_takes_only_the_opportunities_out(self):
+        """The uninstall hook removes the opportunities' rows, tags and triggers; orders stay."""
+        from .. import uninstall_hook
+
+        opportunity = self._opportunity(tag_ids=[Command.set(self.tag.ids)])
+        order = self._create_order(opportunity_id=opportunity.id)
+        order.tag_ids = self.tag
+        self.assertTrue(self._row(opportunity))
+        uninstall_hook(self.env)
+        Document = self.env["sales.document"].with_context(active_test=False)
+        self.assertFalse(Document.search_count([("doc_type", "=", "opportunity")]))
+        self.assertEqual(self._row(order).tag_ids, self.tag, "the order keeps its row and its tags")
+        self.env.cr.execute(SQL(
+            "SELECT count(*) FROM sales_document_row_tag t LEFT JOIN sales_document_row r ON r.id = t.document_id "
+            "WHERE r.id IS NULL"
+        ))
+        self.assertEqual(self.env.cr.fetchone()[0], 0, "no tag is left without its row")
+        self.env.cr.execute(SQL(
+            "SELECT doc_type FROM sales_document_row_stat WHERE doc_type = 'opportunity' GROUP BY doc_type "
+            "HAVING sum(doc_count) <> 0"
+        ))
+        self.assertFalse(self.env.cr.fetchall(), "the summary no longer counts opportunities")
+        # The triggers went with them: a new opportunity is no longer registered.
+        self.assertFalse(self._row(self._opportunity(name="After uninstall")))
+        self.env.cr.execute(SQL("SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s", "sd_sync_crm_%"))
+        self.assertEqual(self.env.cr.fetchone()[0], 0)

@@ -1,0 +1,2 @@
+from . import sales_document_backup, sales_document_backup_journal
+from . import sales_document_backup_destination, sales_document_audit_checkpoint

@@ -1,0 +1,1 @@
+from . import sales_document_backup_journal_restore

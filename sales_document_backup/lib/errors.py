@@ -1,0 +1,22 @@
+"""Errors of the backup library, in the user's language once the addon shows them.
+
+The library is plain Python: the command-line tool uses it where Odoo does not
+run, and prints the English text (``str(error)``). Each error keeps its message
+template, marked with ``_lt`` so that Odoo's term extractor puts it in the
+addon's catalog, and the values that fill it; the addon shows the template
+translated (``sales_document_backup.errors.error_text``).
+"""
+
+
+def _lt(template):
+    """Mark ``template`` as a translatable message; it is translated where it is shown."""
+    return template
+
+
+class BackupLibError(Exception):
+    """An error whose message is ``template % params`` (named placeholders)."""
+
+    def __init__(self, template, **params):
+        self.template = template
+        self.params = params
+        super().__init__(template % params if params else template)
