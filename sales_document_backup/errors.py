@@ -5,12 +5,12 @@ The library raises errors that keep their English template and its values
 the environment, then filled.
 """
 
-from .lib.errors import BackupLibError
+from .lib.errors import BackupLibError, LibMessage
 
 
 def error_text(env, error):
-    """The message of ``error`` in ``env``'s language (library errors), or as it is."""
-    if isinstance(error, BackupLibError):
+    """The message of ``error`` in ``env``'s language (library errors and messages), or as it is."""
+    if isinstance(error, (BackupLibError, LibMessage)):
         if not error.params:
             return env._(error.template)
         return env._(error.template, **error.params)

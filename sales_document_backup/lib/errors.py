@@ -13,6 +13,20 @@ def _lt(template):
     return template
 
 
+class LibMessage(str):
+    """A message of the library that is not an error (e.g. a difference found).
+
+    It is its English text, and keeps its template and values so that the
+    addon can show it translated, like the errors.
+    """
+
+    def __new__(cls, template, **params):
+        message = super().__new__(cls, template % params if params else template)
+        message.template = template
+        message.params = params
+        return message
+
+
 class BackupLibError(Exception):
     """An error whose message is ``template % params`` (named placeholders)."""
 

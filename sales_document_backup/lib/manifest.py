@@ -17,6 +17,8 @@ import json
 import re
 from decimal import Decimal
 
+from .errors import LibMessage, _lt
+
 GENESIS = "0" * 64
 BUFFER = 1024 * 1024
 
@@ -134,20 +136,28 @@ def installed_modules(cursor):
     return dict(cursor.fetchall())
 
 
+# A difference per statistic, one whole sentence each.
+STAT_DIFFERENCES = {
+    "count": _lt("%(type)s: %(expected)s documents expected, %(found)s found"),
+    "amount_total": _lt("%(type)s: amount total %(expected)s expected, %(found)s found"),
+    "digest": _lt("%(type)s: document hash %(expected)s expected, %(found)s found"),
+}
+
+
 def compare_stats(expected, actual):
-    """Differences between two ``document_stats`` results, as readable lines."""
+    """Differences between two ``document_stats`` results, as readable lines (``LibMessage``)."""
     problems = []
     for doc_type in sorted(set(expected) | set(actual)):
         want, got = expected.get(doc_type), actual.get(doc_type)
         if want is None or got is None:
-            problems.append(f"{doc_type}: present on one side only")
+            problems.append(LibMessage(_lt("%(type)s: present on one side only"), type=doc_type))
             continue
-        for key in ("count", "amount_total", "digest"):
+        for key, template in STAT_DIFFERENCES.items():
             left, right = want.get(key), got.get(key)
             if key == "amount_total":
                 left, right = Decimal(str(left)), Decimal(str(right))
             if left != right:
-                problems.append(f"{doc_type}: {key} expected {want.get(key)}, found {got.get(key)}")
+                problems.append(LibMessage(template, type=doc_type, expected=want.get(key), found=got.get(key)))
     return problems
 
 

@@ -136,7 +136,7 @@ class SalesDocumentBackupRestoreTest(models.Model):
             )
         problems = manifest.compare_stats(expected, actual)
         if problems:
-            lines.extend(_("FAILED: %(problem)s", problem=p) for p in problems)
+            lines.extend(_("FAILED: %(problem)s", problem=error_text(self.env, p)) for p in problems)
             return False
         lines.append(_("PASSED: counts, amounts and document hashes match the manifest."))
         return True

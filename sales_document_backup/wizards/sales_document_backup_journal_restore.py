@@ -1,5 +1,23 @@
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import LazyTranslate
+
+_lt = LazyTranslate(__name__)
+
+# The trace of a restore, one whole sentence per mode: on the restored
+# document, and on the journal batch it came from.
+RESTORE_NOTES = {
+    "draft": (
+        _lt("Restored from the document journal (as a new draft) by %(user)s: entry %(entry)s of %(name)s, "
+            "snapshot SHA-256 %(sha)s."),
+        _lt("%(user)s restored %(name)s from this journal batch as a new draft, %(new)s."),
+    ),
+    "in_place": (
+        _lt("Restored from the document journal (back in place) by %(user)s: entry %(entry)s of %(name)s, "
+            "snapshot SHA-256 %(sha)s."),
+        _lt("%(user)s restored %(name)s from this journal batch back in place, as %(new)s."),
+    ),
+}
 
 # References other documents must not share: dropped when the original still exists.
 UNIQUE_REFERENCES = {"sale.order": ("client_order_ref",), "account.move": ("ref",)}
@@ -115,22 +133,19 @@ class SalesDocumentBackupJournalRestore(models.TransientModel):
 
     def _record_restore(self, entry, record):
         """Leave the trace of the restore on the document, the journal entry and its batch."""
-        how = dict(self._fields["mode"]._description_selection(self.env))[self.mode]
-        record.message_post(body=_(
-            "Restored from the document journal (%(how)s) by %(user)s: entry %(entry)s of %(name)s, "
-            "snapshot SHA-256 %(sha)s.",
-            how=how.lower(), user=self.env.user.name, entry=entry.sequence, name=entry.name, sha=entry.sha256,
-        ))
+        on_document, on_batch = RESTORE_NOTES[self.mode]
+        record.message_post(body=self.env._(on_document) % {
+            "user": self.env.user.name, "entry": entry.sequence, "name": entry.name, "sha": entry.sha256,
+        })
         entry._sdb_process_write({
             "restored_by_id": self.env.uid,
             "restored_on": fields.Datetime.now(),
             "restored_res_id": record.id,
             "restored_mode": self.mode,
         })
-        entry.backup_id.message_post(body=_(
-            "%(user)s restored %(name)s from this journal batch (%(how)s) as %(new)s.",
-            user=self.env.user.name, name=entry.name, how=how.lower(), new=record.display_name,
-        ))
+        entry.backup_id.message_post(body=self.env._(on_batch) % {
+            "user": self.env.user.name, "name": entry.name, "new": record.display_name,
+        })
 
     # ------------------------------------------------------------
     # Safety checks
