@@ -49,8 +49,8 @@ def _filestore(session, dbname):
 
 
 def _measure(session, dbname, repeat):
-    """The backup addon's own measurement (lib/bench.py), in a child interpreter."""
-    script = REPO / BACKUP_MODULE / "lib" / "bench.py"
+    """The measurement of backup_measure.py, in a child interpreter."""
+    script = REPO / "benchmarks" / "backup_measure.py"
     command = [sys.executable, str(script), dbname, "--repeat", str(repeat)]
     filestore = _filestore(session, dbname)
     if filestore.is_dir():

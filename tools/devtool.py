@@ -29,6 +29,8 @@ ADDONS = (
     "sales_document_audit_backup",
 )
 BUILD = REPO / ".build"
+ODOO_BRANCH = "18.0"
+ODOO_GIT_URL = "https://github.com/odoo/odoo.git"
 
 
 class SetupError(Exception):
@@ -44,6 +46,7 @@ def settings():
     env = os.environ
     return {
         "odoo_path": Path(env.get("ODOO_PATH", "/opt/odoo18")),
+        "odoo_git_url": env.get("ODOO_GIT_URL", ODOO_GIT_URL),
         "venv": Path(env.get("VENV", REPO / ".venv")),
         "python": env.get("PYTHON", sys.executable or "python3"),
         "pghost": env.get("PGHOST", ""),
@@ -69,12 +72,64 @@ def check_odoo(cfg):
     if not (path / "odoo-bin").is_file() or not (path / "odoo" / "release.py").is_file():
         raise SetupError(
             f"ODOO_PATH={path} is not an Odoo 18.0 source tree (no odoo-bin there). "
-            "Provide one, for example: git clone --depth 1 --branch 18.0 "
-            "https://github.com/odoo/odoo.git /opt/odoo18 && export ODOO_PATH=/opt/odoo18"
+            "Point ODOO_PATH at one, or at a missing or empty directory for `make run` / "
+            f"`make test` to fetch Odoo 18.0 there (from {cfg['odoo_git_url']})."
         )
     release = (path / "odoo" / "release.py").read_text()
     if "version_info = (18, 0" not in release and "version_info = (18,0" not in release:
         raise SetupError(f"ODOO_PATH={path} is not Odoo 18.0 (see odoo/release.py).")
+
+
+def ensure_odoo(cfg):
+    """Check ODOO_PATH; when it is missing or empty, fetch Odoo 18.0 there first.
+
+    A shallow clone of the 18.0 branch of ``ODOO_GIT_URL`` (Odoo's public
+    repository by default). A directory that holds anything else is never
+    touched: check_odoo says what is wrong with it.
+    """
+    path = cfg["odoo_path"]
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        check_odoo(cfg)
+        return
+    url = cfg["odoo_git_url"]
+    if not shutil.which("git"):
+        raise SetupError(
+            f"ODOO_PATH={path} holds no Odoo tree and git is missing to fetch one: "
+            "install git, or point ODOO_PATH at an Odoo 18.0 source tree."
+        )
+    log(f"ODOO_PATH={path} holds no Odoo tree: fetching Odoo {ODOO_BRANCH} from {url} "
+        "(a shallow clone, a few hundred MB; once)")
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SetupError(
+            f"cannot create {path.parent} for Odoo ({exc.strerror or exc}): set ODOO_PATH to a "
+            "directory you can write, e.g. ODOO_PATH=$HOME/odoo18 make run"
+        ) from None
+    res = subprocess.run(
+        ["git", "clone", "--quiet", "--depth", "1", "--branch", ODOO_BRANCH, url, str(path)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    )
+    if res.returncode:
+        # git leaves a partial clone behind: remove it so that the next run tries again.
+        if existed:
+            for child in path.iterdir() if path.is_dir() else ():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        detail = (res.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SetupError(
+            f"fetching Odoo {ODOO_BRANCH} from {url} into {path} failed: {detail}. "
+            "Check the network (or set ODOO_GIT_URL to a reachable copy of Odoo's repository), "
+            "or put an Odoo 18.0 source tree there yourself and set ODOO_PATH to it."
+        )
+    check_odoo(cfg)
+    log(f"Odoo {ODOO_BRANCH} is in {path}")
 
 
 def check_postgres(cfg):
@@ -298,13 +353,13 @@ def create_db(cfg, conf, name, demo):
 
 
 def cmd_setup(cfg, _args):
-    check_odoo(cfg)
+    ensure_odoo(cfg)
     ensure_venv(cfg)
     log("virtual environment ready")
 
 
 def cmd_run(cfg, args):
-    check_odoo(cfg)
+    ensure_odoo(cfg)
     check_postgres(cfg)
     ensure_venv(cfg)
     name = cfg["demo_db"]
@@ -320,7 +375,7 @@ def cmd_run(cfg, args):
 
 
 def cmd_lint(cfg, _args):
-    check_odoo(cfg)
+    ensure_odoo(cfg)
     ensure_venv(cfg)
     py = str(venv_python(cfg))
     targets = [t for t in (*ADDONS, "tests", "benchmarks", "tools", "conftest.py")
@@ -337,7 +392,7 @@ def cmd_lint(cfg, _args):
 
 
 def cmd_test(cfg, args):
-    check_odoo(cfg)
+    ensure_odoo(cfg)
     check_postgres(cfg)
     ensure_venv(cfg)
     check_browser(cfg)
@@ -375,7 +430,7 @@ def cmd_test(cfg, args):
 
 
 def cmd_bench(cfg, args):
-    check_odoo(cfg)
+    ensure_odoo(cfg)
     check_postgres(cfg)
     ensure_venv(cfg)
     env = {**os.environ, "ODOO_PATH": str(cfg["odoo_path"]), "PYTHONPATH": str(REPO)}

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from odoo.tools import SQL
 
-# Bumped whenever what a row holds changes: an update then rebuilds the store.
+# Bumped whenever what a row holds changes: an update then rebuilds the store
+# from the documents (the store is derived data, so the rebuild is not a
+# migration; the bump still raises the addon's version, with a HISTORY line).
 VERSION = "2"
 
 ROW_TABLE = "sales_document_row"
@@ -193,18 +195,6 @@ ROW_INDEXES = {
     "company_state": "(company_id, state, doc_type)",
     "company_month": "(company_id, date, amount_total, currency_id)",
 }
-
-# Indexes the former UNION ALL view needed on the document tables.
-OBSOLETE_INDEXES = (
-    "sale_order_sd_registry_id_idx",
-    "stock_picking_sd_registry_id_idx",
-    "stock_picking_sd_date_idx",
-    "account_move_sd_registry_id_idx",
-    "account_move_sd_commercial_partner_idx",
-    "account_move_sd_user_date_idx",
-    "account_payment_sd_registry_id_idx",
-)
-
 
 def _registry_id(column, kind):
     """SQL of the registry id of the document whose id is ``column`` (SQL) in a source of ``kind``.
@@ -531,8 +521,6 @@ def install_triggers(cr, layout=DEFAULT_LAYOUT):
             cr.execute(statement)
     for statement in _stat_functions():
         cr.execute(statement)
-    for index in OBSOLETE_INDEXES:
-        cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
 
 
 def drop_triggers(cr, tables):

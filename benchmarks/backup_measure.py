@@ -1,4 +1,4 @@
-"""Measurements for the backup benchmark (called by the project's benchmark runner).
+"""Measurements of the backup benchmark (``bench_backup``), or of any database.
 
 ``measure(dbname, ...)`` returns, for one database, in one run:
 
@@ -15,6 +15,8 @@
 Raw dumps and backups alternate ``repeat`` times; medians are reported.
 
 Runs the backup in a child interpreter so that its memory is measured alone.
+Uses the backup addon's plain Python modules (``sales_document_backup/lib``),
+without Odoo: ``python benchmarks/backup_measure.py DBNAME``.
 """
 
 import json
@@ -27,17 +29,20 @@ import tempfile
 import time
 import uuid
 
+BACKUP_ADDON = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sales_document_backup")
+
 
 def _say(text):
     sys.stdout.write(f"{text}\n")
 
 
 def _modules():
-    if __package__:
-        from . import crypto, dump, manifest
-    else:
-        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        from lib import crypto, dump, manifest
+    # The addon's lib/ is plain Python: imported as the package ``lib`` from
+    # the addon's directory, as its own command line tool does.
+    if BACKUP_ADDON not in sys.path:
+        sys.path.insert(0, BACKUP_ADDON)
+    from lib import crypto, dump, manifest
+
     return crypto, dump, manifest
 
 
@@ -130,7 +135,7 @@ def measure(dbname, params=None, filestore=None, public_key=None, private_key=No
 
 
 def main(argv):
-    """``bench.py DBNAME [--filestore PATH] [--repeat N] [--no-restore]``: figures as JSON."""
+    """``backup_measure.py DBNAME [--filestore PATH] [--repeat N] [--no-restore]``: figures as JSON."""
     import argparse
 
     parser = argparse.ArgumentParser(description="Full encrypted backup versus a raw pg_dump of one database.")
