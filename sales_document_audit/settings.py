@@ -7,20 +7,15 @@ upper case (``sales_audit_signing_key`` -> ``SALES_AUDIT_SIGNING_KEY``). See
 readme/CONFIGURE.md.
 """
 
-import os
 
-from odoo.tools import config
+from odoo.addons.sales_document_registry.tools import server_options
 
 PREFIX = "sales_audit_"
 
 
 def get_option(name, default=None):
     """Value of option ``sales_audit_<name>`` (config file, then environment)."""
-    key = PREFIX + name
-    value = config.get(key)
-    if value in (None, "", False, "False"):
-        value = os.environ.get(key.upper())
-    return value if value not in (None, "") else default
+    return server_options.get_option(PREFIX + name, default)
 
 
 def signing_key_path():

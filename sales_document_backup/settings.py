@@ -13,17 +13,15 @@ import tempfile
 
 from odoo.tools import config
 
+from odoo.addons.sales_document_registry.tools import server_options
+
 PREFIX = "sales_backup_"
 CODE_PATTERN = re.compile(r"^[a-z0-9_]+$")
 
 
 def get_option(name, default=None):
     """Value of option ``sales_backup_<name>`` (config file, then environment)."""
-    key = PREFIX + name
-    value = config.get(key)
-    if value in (None, "", False, "False"):
-        value = os.environ.get(key.upper())
-    return value if value not in (None, "") else default
+    return server_options.get_option(PREFIX + name, default)
 
 
 def public_key_path():

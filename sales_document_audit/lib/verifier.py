@@ -247,3 +247,21 @@ class CompanyVerifier:
 def verify_company(*args, **kwargs):
     """``CompanyVerifier(*args, **kwargs).run()``."""
     return CompanyVerifier(*args, **kwargs).run()
+
+
+def combine(results):
+    """One verdict for several companies: the first broken point of the first broken company.
+
+    :return: ``(first broken result or None, summary dict)``; callers add
+        their own message and details.
+    """
+    broken = [result for result in results if not result["ok"]]
+    first = min(broken, key=lambda result: result["first_broken_id"] or 0) if broken else None
+    return first, {
+        "ok": not broken,
+        "checked": sum(result["checked"] for result in results),
+        "first_broken_id": first["first_broken_id"] if first else False,
+        "first_broken_sequence": first["first_broken_sequence"] if first else False,
+        "company_id": first["company_id"] if first else False,
+        "reason": first["reason"] if first else False,
+    }

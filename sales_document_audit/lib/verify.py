@@ -90,19 +90,13 @@ def run(args):
 
 def combine(results, database=None):
     """One result for several companies: the first broken point of the first broken company."""
-    broken = [result for result in results if not result["ok"]]
-    first = min(broken, key=lambda result: result["first_broken_id"] or 0) if broken else None
-    return {
-        "ok": not broken,
-        "checked": sum(result["checked"] for result in results),
-        "first_broken_id": first["first_broken_id"] if first else False,
-        "first_broken_sequence": first["first_broken_sequence"] if first else False,
-        "reason": first["reason"] if first else False,
-        "message": first["message"] if first else "",
-        "company_id": first["company_id"] if first else False,
-        "database": database,
-        "companies": [{key: value for key, value in result.items() if key != "issues"} for result in results],
-    }
+    first, summary = _modules()[3].combine(results)
+    return dict(
+        summary,
+        message=first["message"] if first else "",
+        database=database,
+        companies=[{key: value for key, value in result.items() if key != "issues"} for result in results],
+    )
 
 
 def report(result):

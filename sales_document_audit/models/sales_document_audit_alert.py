@@ -103,6 +103,7 @@ class SalesDocumentAuditAlert(models.Model):
         if not officers:
             return
         activity_type = self.env.ref("mail.mail_activity_data_todo")
+        # sudo: activities go to officers the user who triggered the alert may not see.
         for alert in self.sudo():
             company_officers = officers.filtered(lambda user, a=alert: a.company_id in user.company_ids)
             for officer in company_officers:
@@ -157,6 +158,7 @@ class SalesDocumentAuditAlert(models.Model):
     @api.model
     def _cron_detect(self):
         """Scheduled job: look for anomalies in the entries since the last run."""
+        # sudo: the watermark is a system parameter, readable by administrators only.
         params = self.env["ir.config_parameter"].sudo()
         watermark = int(params.get_param(WATERMARK_PARAM, "0") or 0)
         self.env.cr.execute(SQL(
@@ -175,6 +177,7 @@ class SalesDocumentAuditAlert(models.Model):
     @api.model
     def _detect(self, logs):
         """Create the alerts the given audit rows (dicts) call for."""
+        # sudo: the rows may belong to companies the running user is not in.
         companies = {
             company.id: company for company in self.env["res.company"].sudo().browse(
                 {log["company_id"] for log in logs if log["company_id"]}
@@ -280,6 +283,7 @@ class SalesDocumentAuditAlert(models.Model):
 
     @api.model
     def _is_off_hours(self, log, company):
+        # sudo: the user's time zone, whoever acted, including archived users.
         user = self.env["res.users"].sudo().browse(log["user_id"])
         if user._is_public():
             # Customers scanning a printed document's QR code in the evening are not staff at work.
@@ -324,6 +328,7 @@ class SalesDocumentAuditAlert(models.Model):
             ]
             if vals["rule"] == "off_hours":
                 domain.append(("date", ">=", fields.Datetime.start_of(vals["date"], "day")))
+            # sudo: an open alert counts even when the running user cannot read it.
             if self.sudo().search_count(domain, limit=1):
                 continue
             to_create.append(vals)

@@ -333,6 +333,7 @@ class SalesDocumentAuditCheckpoint(models.Model):
             try:
                 with registry.cursor() as cr:
                     env = api.Environment(cr, self.env.uid, {})
+                    # sudo: anchoring writes anchor rows no user may write, after the sealing commit.
                     env["sales.document.audit.checkpoint"].sudo()._sd_anchor_pending(checkpoint_ids)
             except Exception:  # noqa: BLE001 - the next sealing run retries
                 _logger.exception("Anchoring audit checkpoints after commit failed; the next run retries.")

@@ -5,8 +5,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from ..lib.chain import HASHED_COLUMNS
 from ..tools import xlsx_export
-from .sales_document_audit_rule import DOCUMENT_MODELS
 
 _logger = logging.getLogger(__name__)
 
@@ -20,20 +20,9 @@ OPERATIONS = [
     ("denied", "Access denied"),
 ]
 
-# Columns written by the capture path, in INSERT order.
-INSERT_COLUMNS = (
-    "res_model",
-    "res_id",
-    "res_name",
-    "operation",
-    "user_id",
-    "timestamp",
-    "changes",
-    "ip_address",
-    "user_agent",
-    "device",
-    "company_id",
-)
+# Columns written by the capture path: every hashed column but those the
+# sealing job assigns, so that a captured column is always in the hash.
+INSERT_COLUMNS = tuple(column for column in HASHED_COLUMNS if column not in ("id", "sequence"))
 
 # Columns only the sealing job may fill in (from NULL), and the archive flag.
 SEAL_COLUMNS = ("hash", "prev_hash", "sequence", "checkpoint_id", "active")
@@ -301,7 +290,3 @@ class SalesDocumentAuditLog(models.Model):
             "url": f"/web/content/{attachment.id}?download=true",
             "target": "self",
         }
-
-    @api.model
-    def _document_models(self):
-        return DOCUMENT_MODELS

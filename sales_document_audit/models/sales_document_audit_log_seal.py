@@ -164,20 +164,14 @@ class SalesDocumentAuditLogSeal(models.Model):
             dict(self._verify_company(company), company_id=company)
             for company in sorted(company_ids, key=lambda company: company or 0)
         ]
-        broken = [result for result in results if not result["ok"]]
-        first = min(broken, key=lambda result: result["first_broken_id"] or 0) if broken else None
-        return {
-            "ok": not broken,
-            "checked": sum(result["checked"] for result in results),
-            "first_broken_id": first["first_broken_id"] if first else False,
-            "first_broken_sequence": first["first_broken_sequence"] if first else False,
-            "company_id": first["company_id"] if first else False,
-            "reason": first["reason"] if first else False,
-            "message": self._sd_reason_text(first) if first else "",
-            "anchored": sum(result["anchored"] for result in results),
-            "unanchored": sum(result["unanchored"] for result in results),
-            "anchors_checked": any(result["anchors_checked"] for result in results),
-        }
+        first, summary = verifier.combine(results)
+        return dict(
+            summary,
+            message=self._sd_reason_text(first) if first else "",
+            anchored=sum(result["anchored"] for result in results),
+            unanchored=sum(result["unanchored"] for result in results),
+            anchors_checked=any(result["anchors_checked"] for result in results),
+        )
 
     @api.model
     def _verify_company(self, company_id):
@@ -240,6 +234,7 @@ class SalesDocumentAuditLogSeal(models.Model):
     def _cron_archive(self):
         """Archive sealed rows older than each company's retention period."""
         archived = 0
+        # sudo: the job archives for every company, whoever runs it.
         for company in self.env["res.company"].sudo().search([("audit_retention_days", ">", 0)]):
             cutoff = fields.Datetime.subtract(fields.Datetime.now(), days=company.audit_retention_days)
             self.env.cr.execute(SQL(

@@ -65,4 +65,5 @@ def apply_salesman_rules(env, strict=True):
     for xmlid, (strict_domain, original_domain) in SALESMAN_RULES.items():
         rule = env.ref(xmlid, raise_if_not_found=False)
         if rule:
+            # sudo: record rules are system data; this runs at installation and uninstallation only.
             rule.sudo().domain_force = strict_domain if strict else original_domain

@@ -2,7 +2,7 @@ import json
 
 import psycopg2
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
@@ -156,3 +156,20 @@ class TestAuditIntegrity(AuditCase):
         self.assertFalse(self.Log.search([("id", "in", logs.ids)]))
         self.assertEqual(len(self.Log.with_context(active_test=False).search([("id", "in", logs.ids)])), 2)
         self.assertTrue(self.Log.verify_integrity(self.company.id)["ok"])
+
+    def test_seal_now_is_for_security_officers(self):
+        order = self._create_order()
+        self._commit_point()
+        auditor = self._create_user("sd_seal_auditor", "Alma Auditor", ["sales_document_audit.group_auditor"])
+        officer = self._create_user(
+            "sd_seal_officer", "Oskar Officer", ["sales_document_audit.group_security_officer"]
+        )
+        with self.assertRaises(AccessError):
+            self.Log.with_user(auditor).action_seal_now()
+        self.assertFalse(any(self._logs(order).mapped("hash")), "a refused seal seals nothing")
+        result = self.Log.with_user(officer).action_seal_now()
+        self.assertEqual(result["tag"], "display_notification")
+        self.env.invalidate_all()  # sealing writes with SQL
+        logs = self._logs(order)
+        self.assertTrue(logs)
+        self.assertTrue(all(logs.mapped("hash")), "the officer's seal chains the pending rows")
