@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import MissingError
 from odoo.tools import SQL
 
-from ..tools import chain
+from ..lib import chain
 from .sales_document_audit_log import INSERT_COLUMNS
 from .sales_document_audit_mixin import BUFFER_KEY
 

@@ -22,9 +22,9 @@ from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
-from odoo.tools import config, mute_logger
+from odoo.tools import mute_logger
 
-from odoo.addons.sales_document_registry.tests.common import CommittedDataMixin
+from odoo.addons.sales_document_registry.tests.common import CommittedDataMixin, set_server_option
 
 from ..lib import chain, signing, trail
 from ..models.sales_document_audit_log import SEAL_COLUMNS
@@ -39,14 +39,7 @@ class AuditConfigMixin:
     """Set ``sales_audit_*`` options for one test and restore them afterwards."""
 
     def _set_audit_option(self, name, value):
-        key = f"sales_audit_{name}"
-        missing = object()
-        previous = config.options.get(key, missing)
-        if previous is missing:
-            self.addCleanup(config.options.pop, key, None)
-        else:
-            self.addCleanup(config.options.__setitem__, key, previous)
-        config.options[key] = value
+        set_server_option(self, f"sales_audit_{name}", value)
 
     def _set_up_signing_and_anchors(self):
         """A fresh key pair and anchor directory, configured for this test."""
@@ -110,26 +103,30 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, CommittedDataMixin, BaseCase):
             check=True, env=env, capture_output=True, text=True,
         )
 
-    def _wipe_company(self):
-        """Remove every trace of the test company's trail (the owner can)."""
+    def _wipe_company(self, alerts=True):
+        """Remove the test company's trail (the owner can); with ``alerts``, its alerts too."""
+        company = int(self.company_id)
+        alert_sql = f"""
+            DELETE FROM sales_document_audit_alert_sales_document_audit_log_rel
+             WHERE sales_document_audit_log_id IN (
+                SELECT id FROM sales_document_audit_log WHERE company_id = {company});
+            DELETE FROM mail_activity WHERE res_model = 'sales.document.audit.alert' AND res_id IN (
+                SELECT id FROM sales_document_audit_alert WHERE company_id = {company});
+            DELETE FROM mail_followers WHERE res_model = 'sales.document.audit.alert' AND res_id IN (
+                SELECT id FROM sales_document_audit_alert WHERE company_id = {company});
+            DELETE FROM mail_message WHERE model = 'sales.document.audit.alert' AND res_id IN (
+                SELECT id FROM sales_document_audit_alert WHERE company_id = {company});
+            DELETE FROM sales_document_audit_alert WHERE company_id = {company};
+        """ if alerts else ""
         self._psql(f"""
             ALTER TABLE sales_document_audit_log DISABLE TRIGGER USER;
             ALTER TABLE sales_document_audit_checkpoint DISABLE TRIGGER USER;
             ALTER TABLE sales_document_audit_anchor DISABLE TRIGGER USER;
-            DELETE FROM sales_document_audit_alert_sales_document_audit_log_rel
-             WHERE sales_document_audit_log_id IN (
-                SELECT id FROM sales_document_audit_log WHERE company_id = {int(self.company_id)});
-            DELETE FROM mail_activity WHERE res_model = 'sales.document.audit.alert' AND res_id IN (
-                SELECT id FROM sales_document_audit_alert WHERE company_id = {int(self.company_id)});
-            DELETE FROM mail_followers WHERE res_model = 'sales.document.audit.alert' AND res_id IN (
-                SELECT id FROM sales_document_audit_alert WHERE company_id = {int(self.company_id)});
-            DELETE FROM mail_message WHERE model = 'sales.document.audit.alert' AND res_id IN (
-                SELECT id FROM sales_document_audit_alert WHERE company_id = {int(self.company_id)});
-            DELETE FROM sales_document_audit_alert WHERE company_id = {int(self.company_id)};
-            DELETE FROM sales_document_audit_anchor WHERE company_id = {int(self.company_id)};
-            UPDATE sales_document_audit_log SET checkpoint_id = NULL WHERE company_id = {int(self.company_id)};
-            DELETE FROM sales_document_audit_checkpoint WHERE company_id = {int(self.company_id)};
-            DELETE FROM sales_document_audit_log WHERE company_id = {int(self.company_id)};
+            {alert_sql}
+            DELETE FROM sales_document_audit_anchor WHERE company_id = {company};
+            UPDATE sales_document_audit_log SET checkpoint_id = NULL WHERE company_id = {company};
+            DELETE FROM sales_document_audit_checkpoint WHERE company_id = {company};
+            DELETE FROM sales_document_audit_log WHERE company_id = {company};
             ALTER TABLE sales_document_audit_log ENABLE TRIGGER USER;
             ALTER TABLE sales_document_audit_checkpoint ENABLE TRIGGER USER;
             ALTER TABLE sales_document_audit_anchor ENABLE TRIGGER USER;
@@ -332,18 +329,8 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, CommittedDataMixin, BaseCase):
         ids = self._build_trail()
         # Everything of the company goes, as a TRUNCATE would take it (the other companies of this
         # shared test database stay); then new rows are written and sealed by the job.
-        self._psql(f"""
-            ALTER TABLE sales_document_audit_log DISABLE TRIGGER USER;
-            ALTER TABLE sales_document_audit_checkpoint DISABLE TRIGGER USER;
-            ALTER TABLE sales_document_audit_anchor DISABLE TRIGGER USER;
-            DELETE FROM sales_document_audit_anchor WHERE company_id = {int(self.company_id)};
-            UPDATE sales_document_audit_log SET checkpoint_id = NULL WHERE company_id = {int(self.company_id)};
-            DELETE FROM sales_document_audit_checkpoint WHERE company_id = {int(self.company_id)};
-            DELETE FROM sales_document_audit_log WHERE company_id = {int(self.company_id)};
-            ALTER TABLE sales_document_audit_log ENABLE TRIGGER USER;
-            ALTER TABLE sales_document_audit_checkpoint ENABLE TRIGGER USER;
-            ALTER TABLE sales_document_audit_anchor ENABLE TRIGGER USER;
-        """)
+        # The owner drops the trail and starts it again: every row, checkpoint and anchor row goes.
+        self._wipe_company(alerts=False)
         reseeded = self._insert_rows((201, 202))
         self._seal()
         with self._committed() as env:

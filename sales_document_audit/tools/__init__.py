@@ -1,2 +1,1 @@
-from . import chain
 from . import xlsx_export

@@ -6,6 +6,8 @@ import socket
 import tempfile
 from contextlib import contextmanager
 
+from odoo.addons.sales_document_registry.tests.common import set_server_option
+
 from ..lib import crypto
 
 _KEYS = {}
@@ -124,13 +126,4 @@ class BackupConfigMixin:
 
     def _set_option(self, name, value):
         """Same, for the duration of one test."""
-        from odoo.tools import config
-
-        key = f"sales_backup_{name}"
-        missing = object()
-        previous = config.options.get(key, missing)
-        if previous is missing:
-            self.addCleanup(config.options.pop, key, None)
-        else:
-            self.addCleanup(config.options.__setitem__, key, previous)
-        config.options[key] = value
+        set_server_option(self, f"sales_backup_{name}", value)

@@ -10,7 +10,18 @@ from contextlib import contextmanager
 
 from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import Form, TransactionCase
-from odoo.tools import SQL
+from odoo.tools import SQL, config
+
+
+def set_server_option(case, key, value):
+    """Set server option ``key`` for the duration of one test of ``case``, restored afterwards."""
+    missing = object()
+    previous = config.options.get(key, missing)
+    if previous is missing:
+        case.addCleanup(config.options.pop, key, None)
+    else:
+        case.addCleanup(config.options.__setitem__, key, previous)
+    config.options[key] = value
 
 
 class CommittedDataMixin:
