@@ -29,6 +29,7 @@ ADDONS = (
     "sales_document_audit_backup",
     "sales_document_service",
     "sales_document_service_repair",
+    "sales_document_insight",
 )
 BUILD = REPO / ".build"
 ODOO_BRANCH = "18.0"
