@@ -294,59 +294,72 @@ class SalesTarget(models.Model):
         except ValueError:
             return default
 
-    def _target_join_sql(self, types_states):
-        """Join condition of a target ``t`` and registry rows ``d`` for a basis mapping."""
-        return SQL(
-            """d.company_id = t.company_id AND d.active
-               AND d.date BETWEEN t.date_from AND t.date_to
-               AND (t.user_id IS NULL OR d.user_id = t.user_id)
-               AND (t.team_id IS NULL OR d.team_id = t.team_id)
-               AND (%s)""",
-            SQL(" OR ").join(
-                SQL("(t.basis = %s AND d.doc_type IN %s AND d.state IN %s)", basis, types, states)
-                for basis, (types, states) in types_states.items()
-            ),
-        )
+    def _sum_rows(self, bases, any_basis=False):
+        """{target id: (signed amount, documents)} of the registry rows of each target.
 
-    def _measure(self):
-        """{target id: (amount achieved, documents counted)} for these targets, in one query."""
+        ``bases`` maps a target basis to the (document types, registry states)
+        it counts. The rows of all targets' periods, salespeople and teams are
+        first summed per company, salesperson, team, day and basis (one scan),
+        then joined to the targets by equality: on the salesperson for
+        salesperson targets, on the team for team targets. Credit notes count
+        negatively and are not counted as documents. With ``any_basis``, the
+        rows count for every target whatever its basis (the open pipeline).
+        """
         if not self.ids:
             return {}
         self.env.flush_all()
+        basis_case = SQL("CASE %s END", SQL(" ").join(
+            SQL("WHEN d.doc_type IN %s AND d.state IN %s THEN %s", types, states, basis)
+            for basis, (types, states) in bases.items()
+        ))
         self.env.cr.execute(SQL(
             """
-            SELECT t.id,
-                   COALESCE(SUM(CASE WHEN d.doc_type = 'credit_note' THEN -d.amount_total
-                                     ELSE d.amount_total END), 0),
-                   COUNT(d.id) FILTER (WHERE d.doc_type <> 'credit_note')
-              FROM sales_target t
-              JOIN sales_document d ON %s
-             WHERE t.id IN %s
+            WITH t AS (
+                SELECT id, company_id, user_id, team_id, basis, date_from, date_to
+                  FROM sales_target WHERE id IN %(ids)s
+            ), a AS (
+                SELECT d.company_id, d.user_id, d.team_id, d.date, %(basis_case)s AS basis,
+                       SUM(CASE WHEN d.doc_type = 'credit_note' THEN -d.amount_total ELSE d.amount_total END)
+                           AS amount,
+                       COUNT(*) FILTER (WHERE d.doc_type <> 'credit_note') AS documents
+                  FROM sales_document d
+                 WHERE d.active AND d.doc_type IN %(types)s
+                   AND d.date BETWEEN (SELECT MIN(date_from) FROM t) AND (SELECT MAX(date_to) FROM t)
+                   AND (d.user_id IN (SELECT user_id FROM t)
+                        OR d.team_id IN (SELECT team_id FROM t WHERE user_id IS NULL))
+                 GROUP BY 1, 2, 3, 4, 5
+            )
+            SELECT t.id, SUM(a.amount), SUM(a.documents)
+              FROM t JOIN a ON a.user_id = t.user_id AND a.company_id = t.company_id AND %(basis_join)s
+                           AND a.date BETWEEN t.date_from AND t.date_to
+                           AND (t.team_id IS NULL OR a.team_id = t.team_id)
+             WHERE t.user_id IS NOT NULL
+             GROUP BY t.id
+            UNION ALL
+            SELECT t.id, SUM(a.amount), SUM(a.documents)
+              FROM t JOIN a ON a.team_id = t.team_id AND a.company_id = t.company_id AND %(basis_join)s
+                           AND a.date BETWEEN t.date_from AND t.date_to
+             WHERE t.user_id IS NULL
              GROUP BY t.id
             """,
-            self._target_join_sql(BASIS_ROWS),
-            tuple(self.ids),
+            ids=tuple(self.ids),
+            basis_case=basis_case,
+            basis_join=SQL("a.basis IS NOT NULL") if any_basis else SQL("a.basis = t.basis"),
+            types=tuple({doc_type for types, _states in bases.values() for doc_type in types}),
         ))
-        return {row[0]: (float(row[1]), row[2]) for row in self.env.cr.fetchall()}
+        return {row[0]: (float(row[1] or 0.0), int(row[2] or 0)) for row in self.env.cr.fetchall()}
+
+    def _measure(self):
+        """{target id: (amount achieved, documents counted)} for these targets, in one query."""
+        return self._sum_rows(BASIS_ROWS)
 
     def _pipeline(self):
         """{target id: weighted open pipeline} from quotations and, with CRM, opportunities."""
         if not self.ids:
             return {}
         weight = self._param_float("quotation_weight", 50.0) / 100.0
-        self.env.cr.execute(SQL(
-            """
-            SELECT t.id, COALESCE(SUM(d.amount_total), 0) * %s
-              FROM sales_target t
-              JOIN sales_document d ON %s
-             WHERE t.id IN %s
-             GROUP BY t.id
-            """,
-            weight,
-            self._target_join_sql(dict.fromkeys(BASIS_ROWS, (("order",), ("draft",)))),
-            tuple(self.ids),
-        ))
-        pipeline = dict(self.env.cr.fetchall())
+        quotations = self._sum_rows({"confirmed": (("order",), ("draft",))}, any_basis=True)
+        pipeline = {target_id: amount * weight for target_id, (amount, _count) in quotations.items()}
         Lead = self.env.get("crm.lead")
         if Lead is not None:
             Lead.flush_model()

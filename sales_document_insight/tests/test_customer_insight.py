@@ -38,11 +38,22 @@ class TestCustomerInsight(InsightCase):
     def test_service_requests_and_ratings(self):
         order = self._confirmed_order(self._day("2025-02-01"))
         Request = self.env["sales.service.request"]
-        Request.create({"partner_id": self.customer_contact.id, "sale_order_id": order.id,
-                        "request_type": "complaint", "description": "Scratched"})
-        Request.create({"partner_id": self.customer.id, "request_type": "question"})
+        first = Request.create({"partner_id": self.customer_contact.id, "sale_order_id": order.id,
+                        "request_type": "complaint", "description": "Scratched",
+                        "user_id": self.salesman.id, "team_id": self.team.id})
+        second = Request.create({"partner_id": self.customer.id, "request_type": "question",
+                             "user_id": self.salesman.id, "team_id": self.team.id})
+        for request, score in ((first, 5), (second, 2)):
+            self.env["rating.rating"].create({
+                "res_model_id": self.env["ir.model"]._get_id(request._name), "res_id": request.id,
+                "partner_id": self.customer.id, "rating": score, "consumed": True,
+            })
+        (first | second).invalidate_recordset()
+        self.assertEqual((first | second).mapped("rating"), [5, 2])
         self.env["res.partner"]._sd_insight_recompute(on_date=self._day("2025-04-01"))
         self.assertEqual(self.customer.insight_service_count, 2)
+        self.assertEqual(self.customer.insight_rating_avg, 3.5)
+        self.assertEqual(self.customer_contact.insight_service_count, 2)
 
     def test_segment_in_an_approval_rule(self):
         self._confirmed_order(self._day("2023-01-10"))

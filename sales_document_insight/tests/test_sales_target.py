@@ -45,7 +45,7 @@ class TestSalesTarget(InsightCase):
         self.assertEqual(pace_state(30.0, 50.0, 10.0), "behind")
         self.assertEqual(pace_state(45.0, 50.0, 10.0), "on_track")
         self.assertEqual(pace_state(65.0, 50.0, 10.0), "ahead")
-        target = self._target()
+        target = self._target(basis="confirmed")
         self._confirmed_order(self._day("2025-04-05"))
         target._recompute(on_date=self._day("2025-04-15"))
         self.assertEqual(target.pace_expected, 50.0)

@@ -20,7 +20,7 @@ registry.category("web_tour.tours").add("sales_document_insight_dashboard_tour",
         },
         {
             content: "The filters by period, team and salesperson are shown",
-            trigger: ".o_spreadsheet_dashboard_action .o_filter_value_container:contains(Salesperson)",
+            trigger: ".o_spreadsheet_dashboard_action .o-filter-value[title=Salesperson]",
         },
         {
             content: "Drill down from a figure",

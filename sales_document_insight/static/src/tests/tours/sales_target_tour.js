@@ -23,7 +23,7 @@ registry.category("web_tour.tours").add("sales_document_insight_my_targets_tour"
         },
         {
             content: "Open the target",
-            trigger: ".o_kanban_record:contains(Sally Seller) .o_field_widget[name=name]",
+            trigger: ".o_kanban_record:contains(Sally Seller)",
             run: "click",
         },
         {
