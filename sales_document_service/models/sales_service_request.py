@@ -214,7 +214,7 @@ class SalesServiceRequest(models.Model):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(_("Unsupported search on the overdue flag."))
         overdue = [("state", "=", "open"), ("date_deadline", "<", fields.Datetime.now())]
-        return overdue if (operator == "=") == value else expression.distribute_not(["!", *overdue])
+        return overdue if (operator == "=") == value else expression.distribute_not(["!", *expression.normalize_domain(overdue)])
 
     @api.depends("rating_ids.rating", "rating_ids.consumed", "rating_ids.feedback")
     def _compute_rating(self):
@@ -277,7 +277,16 @@ class SalesServiceRequest(models.Model):
         self._check_protected_fields(vals_list)
         for vals in vals_list:
             vals.update(self._prepare_create_vals(vals))
-        requests = super().create(vals_list)
+        if self.env.su or self.env.user._is_internal():
+            requests = super().create(vals_list)
+        else:
+            # A customer filing from the portal: the chatter's side effects
+            # (following, notifying the responsible) read partners customers
+            # may not read, so the records are made as superuser, then the
+            # customer's own access rights and record rules are checked on
+            # them: a refusal rolls the creation back.
+            requests = super(SalesServiceRequest, self.sudo()).create(vals_list).sudo(False)
+            requests.check_access("create")
         requests._record_stage_entry()
         return requests
 
@@ -321,14 +330,17 @@ class SalesServiceRequest(models.Model):
 
     @api.model
     def _commercial_partner_id(self, partner_id):
-        return self.env["res.partner"].browse(partner_id).commercial_partner_id.id
+        # sudo: customers filing from the portal cannot read partners; the
+        # record rules and the ownership check decide whether they may file.
+        return self.env["res.partner"].sudo().browse(partner_id).commercial_partner_id.id
 
     @api.model
     def _prepare_create_vals(self, vals):
         """Number, commercial customer and contact of a new request."""
         result = {}
         if vals.get("partner_id"):
-            partner = self.env["res.partner"].browse(vals["partner_id"])
+            # sudo: as in ``_commercial_partner_id``.
+            partner = self.env["res.partner"].sudo().browse(vals["partner_id"])
             result["partner_id"] = partner.commercial_partner_id.id
             if not vals.get("contact_id") and partner != partner.commercial_partner_id:
                 result["contact_id"] = partner.id

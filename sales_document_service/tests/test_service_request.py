@@ -97,7 +97,9 @@ class TestServiceRequest(ServiceCase):
             with self.assertRaises(UserError):
                 request.with_user(self.service_user).write(vals)
             with self.assertRaises(UserError):
-                self._request(**vals)
+                self.Request.with_user(self.service_user).create({
+                    "partner_id": self.customer.id, "request_type": "question", **vals,
+                })
         self.assertEqual((request.rating, request.state), (0, "open"))
 
     def test_rating_is_stored_on_the_request(self):
@@ -209,3 +211,4 @@ class TestServiceRequest(ServiceCase):
         no_delivery = self._request(order)
         with self.assertRaises(UserError):
             no_delivery.action_open_return_wizard()
+
