@@ -421,6 +421,35 @@ class SalesServiceRequest(models.Model):
         return self.name
 
     # ------------------------------------------------------------------
+    # Figures per customer
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _customer_service_stats(self, partner_ids, domain=None):
+        """Service figures per customer, set-wise, for the requests the user may read.
+
+        Returns ``{partner_id: {"count", "open", "overdue", "rated",
+        "rating_avg"}}`` for the commercial partners in ``partner_ids`` (a
+        customer without requests is left out); ``domain`` narrows the
+        requests (a period, a type...). ``rating_avg`` averages the rated
+        requests only (0.0 when none is rated).
+        """
+        base = expression.AND([[("partner_id", "in", list(partner_ids))], domain or []])
+        stats = {}
+        for partner, count in self._read_group(base, ["partner_id"], ["__count"]):
+            stats[partner.id] = {"count": count, "open": 0, "overdue": 0, "rated": 0, "rating_avg": 0.0}
+        for partner, count in self._read_group(expression.AND([base, [("state", "=", "open")]]),
+                                               ["partner_id"], ["__count"]):
+            stats[partner.id]["open"] = count
+        for partner, count in self._read_group(expression.AND([base, [("is_overdue", "=", True)]]),
+                                               ["partner_id"], ["__count"]):
+            stats[partner.id]["overdue"] = count
+        for partner, count, average in self._read_group(expression.AND([base, [("rating", ">", 0)]]),
+                                                        ["partner_id"], ["__count", "rating:avg"]):
+            stats[partner.id].update(rated=count, rating_avg=float(average or 0.0))
+        return stats
+
+    # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
 

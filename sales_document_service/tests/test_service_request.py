@@ -212,3 +212,28 @@ class TestServiceRequest(ServiceCase):
         with self.assertRaises(UserError):
             no_delivery.action_open_return_wizard()
 
+
+    # ------------------------------------------------------------------
+    # Figures per customer
+    # ------------------------------------------------------------------
+
+    def _rate(self, request, value):
+        request.stage_id = self.stage_done
+        token = request._rating_get_access_token(self.customer_contact)
+        request.rating_apply(value, token=token)
+
+    def test_customer_service_stats(self):
+        """Counts, open, overdue and average rating per customer, for what the user may read."""
+        self._rate(self._request(), 5)
+        self._rate(self._request(), 2)
+        self._request(date_request=datetime.now() - timedelta(days=3))
+        self._request(self._confirmed_order(self.other_customer))
+        customers = (self.customer | self.other_customer | self.customer_contact).ids
+        stats = self.Request._customer_service_stats(customers)
+        self.assertEqual(stats[self.customer.id], {"count": 3, "open": 1, "overdue": 1, "rated": 2, "rating_avg": 3.5})
+        self.assertEqual(stats[self.other_customer.id]["count"], 1)
+        self.assertNotIn(self.customer_contact.id, stats, "figures are per commercial partner")
+        mine = self.Request.with_user(self.salesman)._customer_service_stats(customers)
+        self.assertEqual(set(mine), {self.customer.id}, "the salesperson's rules apply")
+        filtered = self.Request._customer_service_stats(customers, [("request_type", "=", "question")])
+        self.assertEqual(filtered, {})
