@@ -171,6 +171,18 @@ class TestServiceRequest(ServiceCase):
         self.assertEqual(changes["fields"]["stage_id"][1][0], self.stage_progress.id)
         self.assertEqual(changes["fields"]["priority"], ["0", "2"])
 
+    def test_audit_rule_configures_the_fields(self):
+        """Service requests have an audit rule like the other documents; it decides what is recorded."""
+        rule = self.env["sales.document.audit.rule"].search([("model", "=", "sales.service.request")])
+        self.assertEqual(len(rule), 1)
+        self.assertIn("stage_id", rule.field_ids.mapped("name"))
+        rule.field_ids = self.env["ir.model.fields"]._get("sales.service.request", "priority")
+        request = self._request()
+        self._commit_point()
+        request.write({"stage_id": self.stage_progress.id, "priority": "1"})
+        self._commit_point()
+        self.assertEqual(set(self._changes(self._logs(request, "write"))["fields"]), {"priority"})
+
     def test_journal_snapshot_when_done_or_cancelled(self):
         """Resolving, cancelling, archiving or deleting a request queues a journal snapshot."""
         Journal = self.env["sales.document.backup.journal"]
