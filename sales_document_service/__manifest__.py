@@ -22,6 +22,7 @@
         "security/sales_service_request_security.xml",
         "data/ir_sequence_data.xml",
         "data/sales_service_stage_data.xml",
+        "data/sales_document_audit_rule_data.xml",
         "views/sales_service_stage_views.xml",
         "views/sales_service_level_views.xml",
         "views/sales_service_request_views.xml",

@@ -10,6 +10,7 @@
     "data": [
         "views/sales_service_request_views.xml",
         "views/repair_order_views.xml",
+        "views/stock_picking_views.xml",
     ],
     "auto_install": True,
     "installable": True,

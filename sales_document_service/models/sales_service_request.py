@@ -214,7 +214,7 @@ class SalesServiceRequest(models.Model):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(_("Unsupported search on the overdue flag."))
         overdue = [("state", "=", "open"), ("date_deadline", "<", fields.Datetime.now())]
-        return overdue if (operator == "=") == value else expression.distribute_not(["!", *overdue])
+        return overdue if (operator == "=") == value else expression.distribute_not(["!", *expression.normalize_domain(overdue)])
 
     @api.depends("rating_ids.rating", "rating_ids.consumed", "rating_ids.feedback")
     def _compute_rating(self):
@@ -232,9 +232,8 @@ class SalesServiceRequest(models.Model):
         for request in self:
             request.return_count = len(request.return_picking_ids)
 
-    @api.depends("partner_id")
     def _compute_access_url(self):
-        super()._compute_access_url()
+        # Replaces portal.mixin's placeholder URL.
         for request in self:
             request.access_url = f"/my/service/{request.id}"
 
@@ -277,7 +276,16 @@ class SalesServiceRequest(models.Model):
         self._check_protected_fields(vals_list)
         for vals in vals_list:
             vals.update(self._prepare_create_vals(vals))
-        requests = super().create(vals_list)
+        if self.env.su or self.env.user._is_internal():
+            requests = super().create(vals_list)
+        else:
+            # A customer filing from the portal: the chatter's side effects
+            # (following, notifying the responsible) read partners customers
+            # may not read, so the records are made as superuser, then the
+            # customer's own access rights and record rules are checked on
+            # them: a refusal rolls the creation back.
+            requests = super(SalesServiceRequest, self.sudo()).create(vals_list).sudo(False)
+            requests.check_access("create")
         requests._record_stage_entry()
         return requests
 
@@ -321,14 +329,17 @@ class SalesServiceRequest(models.Model):
 
     @api.model
     def _commercial_partner_id(self, partner_id):
-        return self.env["res.partner"].browse(partner_id).commercial_partner_id.id
+        # sudo: customers filing from the portal cannot read partners; the
+        # record rules and the ownership check decide whether they may file.
+        return self.env["res.partner"].sudo().browse(partner_id).commercial_partner_id.id
 
     @api.model
     def _prepare_create_vals(self, vals):
         """Number, commercial customer and contact of a new request."""
         result = {}
         if vals.get("partner_id"):
-            partner = self.env["res.partner"].browse(vals["partner_id"])
+            # sudo: as in ``_commercial_partner_id``.
+            partner = self.env["res.partner"].sudo().browse(vals["partner_id"])
             result["partner_id"] = partner.commercial_partner_id.id
             if not vals.get("contact_id") and partner != partner.commercial_partner_id:
                 result["contact_id"] = partner.id
@@ -408,6 +419,35 @@ class SalesServiceRequest(models.Model):
     def _get_report_base_filename(self):
         self.ensure_one()
         return self.name
+
+    # ------------------------------------------------------------------
+    # Figures per customer
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _customer_service_stats(self, partner_ids, domain=None):
+        """Service figures per customer, set-wise, for the requests the user may read.
+
+        Returns ``{partner_id: {"count", "open", "overdue", "rated",
+        "rating_avg"}}`` for the commercial partners in ``partner_ids`` (a
+        customer without requests is left out); ``domain`` narrows the
+        requests (a period, a type...). ``rating_avg`` averages the rated
+        requests only (0.0 when none is rated).
+        """
+        base = expression.AND([[("partner_id", "in", list(partner_ids))], domain or []])
+        stats = {}
+        for partner, count in self._read_group(base, ["partner_id"], ["__count"]):
+            stats[partner.id] = {"count": count, "open": 0, "overdue": 0, "rated": 0, "rating_avg": 0.0}
+        for partner, count in self._read_group(expression.AND([base, [("state", "=", "open")]]),
+                                               ["partner_id"], ["__count"]):
+            stats[partner.id]["open"] = count
+        for partner, count in self._read_group(expression.AND([base, [("is_overdue", "=", True)]]),
+                                               ["partner_id"], ["__count"]):
+            stats[partner.id]["overdue"] = count
+        for partner, count, average in self._read_group(expression.AND([base, [("rating", ">", 0)]]),
+                                                        ["partner_id"], ["__count", "rating:avg"]):
+            stats[partner.id].update(rated=count, rating_avg=float(average or 0.0))
+        return stats
 
     # ------------------------------------------------------------------
     # Actions

@@ -97,7 +97,9 @@ class TestServiceRequest(ServiceCase):
             with self.assertRaises(UserError):
                 request.with_user(self.service_user).write(vals)
             with self.assertRaises(UserError):
-                self._request(**vals)
+                self.Request.with_user(self.service_user).create({
+                    "partner_id": self.customer.id, "request_type": "question", **vals,
+                })
         self.assertEqual((request.rating, request.state), (0, "open"))
 
     def test_rating_is_stored_on_the_request(self):
@@ -169,6 +171,18 @@ class TestServiceRequest(ServiceCase):
         self.assertEqual(changes["fields"]["stage_id"][1][0], self.stage_progress.id)
         self.assertEqual(changes["fields"]["priority"], ["0", "2"])
 
+    def test_audit_rule_configures_the_fields(self):
+        """Service requests have an audit rule like the other documents; it decides what is recorded."""
+        rule = self.env["sales.document.audit.rule"].search([("model", "=", "sales.service.request")])
+        self.assertEqual(len(rule), 1)
+        self.assertIn("stage_id", rule.field_ids.mapped("name"))
+        rule.field_ids = self.env["ir.model.fields"]._get("sales.service.request", "priority")
+        request = self._request()
+        self._commit_point()
+        request.write({"stage_id": self.stage_progress.id, "priority": "1"})
+        self._commit_point()
+        self.assertEqual(set(self._changes(self._logs(request, "write"))["fields"]), {"priority"})
+
     def test_journal_snapshot_when_done_or_cancelled(self):
         """Resolving, cancelling, archiving or deleting a request queues a journal snapshot."""
         Journal = self.env["sales.document.backup.journal"]
@@ -209,3 +223,29 @@ class TestServiceRequest(ServiceCase):
         no_delivery = self._request(order)
         with self.assertRaises(UserError):
             no_delivery.action_open_return_wizard()
+
+
+    # ------------------------------------------------------------------
+    # Figures per customer
+    # ------------------------------------------------------------------
+
+    def _rate(self, request, value):
+        request.stage_id = self.stage_done
+        token = request._rating_get_access_token(self.customer_contact)
+        request.rating_apply(value, token=token)
+
+    def test_customer_service_stats(self):
+        """Counts, open, overdue and average rating per customer, for what the user may read."""
+        self._rate(self._request(), 5)
+        self._rate(self._request(), 2)
+        self._request(date_request=datetime.now() - timedelta(days=3))
+        self._request(self._confirmed_order(self.other_customer))
+        customers = (self.customer | self.other_customer | self.customer_contact).ids
+        stats = self.Request._customer_service_stats(customers)
+        self.assertEqual(stats[self.customer.id], {"count": 3, "open": 1, "overdue": 1, "rated": 2, "rating_avg": 3.5})
+        self.assertEqual(stats[self.other_customer.id]["count"], 1)
+        self.assertNotIn(self.customer_contact.id, stats, "figures are per commercial partner")
+        mine = self.Request.with_user(self.salesman)._customer_service_stats(customers)
+        self.assertEqual(set(mine), {self.customer.id}, "the salesperson's rules apply")
+        filtered = self.Request._customer_service_stats(customers, [("request_type", "=", "question")])
+        self.assertEqual(filtered, {})

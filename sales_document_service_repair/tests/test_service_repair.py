@@ -1,6 +1,6 @@
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from odoo.addons.sales_document_service.tests.common import ServiceCase
 
@@ -31,3 +31,10 @@ class TestServiceRepair(ServiceCase):
         with self.assertRaises(AccessError):
             request.with_user(self.salesman).action_create_repair_order()
         self.assertFalse(request.repair_order_ids)
+
+    def test_salesperson_still_opens_deliveries(self):
+        """With Repairs installed, a salesperson still opens their order's delivery form."""
+        order = self._confirmed_order()
+        delivery = order.picking_ids
+        form = Form(delivery.with_user(self.salesman))
+        self.assertEqual(form.name, delivery.name)
