@@ -391,25 +391,33 @@ class SalesTarget(models.Model):
         pipeline = self._pipeline()
         tolerance = self._param_float("pace_tolerance", 10.0)
         now = fields.Datetime.now()
-        by_values = {}
+        rows = []
         for target in self:
             amount, count = figures.get(target.id, (0.0, 0))
             progress = round(100.0 * amount / target.amount_target, 1) if target.amount_target else 0.0
             expected = round(expected_pace(target.date_from, target.date_to, on_date), 1)
-            values = {
-                "amount_achieved": amount,
-                "count_achieved": count,
-                "forecast_amount": amount + float(pipeline.get(target.id, 0.0)),
-                "progress": progress,
-                "pace_expected": expected,
-                "pace_state": pace_state(progress, expected, tolerance),
-            }
-            by_values.setdefault(tuple(sorted(values.items())), []).append(target.id)
-        # One write per distinct result: most targets of a night share none,
-        # but the write itself is a single UPDATE per group.
-        results = self.with_context(sales_target_results=RESULT_SENTINEL)
-        for values, ids in by_values.items():
-            results.browse(ids).write(dict(values, date_measured=now))
+            rows.append(SQL(
+                "(%s, %s, %s, %s, %s, %s, %s)",
+                target.id, amount, count, amount + float(pipeline.get(target.id, 0.0)),
+                progress, expected, pace_state(progress, expected, tolerance),
+            ))
+        # The measured figures are plain stored columns nobody else writes
+        # (see RESULT_FIELDS): one UPDATE for every target, not one write each.
+        self.flush_model()
+        for start in range(0, len(rows), 10000):
+            self.env.cr.execute(SQL(
+                """
+                UPDATE sales_target t
+                   SET amount_achieved = v.amount, count_achieved = v.documents, forecast_amount = v.forecast,
+                       progress = v.progress, pace_expected = v.expected, pace_state = v.pace,
+                       date_measured = %s, write_date = %s, write_uid = %s
+                  FROM (VALUES %s) AS v(id, amount, documents, forecast, progress, expected, pace)
+                 WHERE t.id = v.id
+                """,
+                now, now, self.env.uid,
+                SQL(", ").join(rows[start:start + 10000]),
+            ))
+        self.invalidate_recordset([*RESULT_FIELDS - {"behind_notified"}, "write_date", "write_uid"])
         return True
 
     def _notify_behind(self, on_date=None):

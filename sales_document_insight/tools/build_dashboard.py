@@ -20,7 +20,7 @@ FILTER_TEAM = "5d0b5f6e-4a1c-4a8e-9a37-0d4f1b7a1002"
 FILTER_USER = "5d0b5f6e-4a1c-4a8e-9a37-0d4f1b7a1003"
 
 GLOBAL_FILTERS = [
-    {"id": FILTER_PERIOD, "type": "date", "label": "Period", "defaultValue": "this_year", "rangeType": "relative"},
+    {"id": FILTER_PERIOD, "type": "date", "label": "Period", "defaultValue": "last_year", "rangeType": "relative"},
     {"id": FILTER_TEAM, "type": "relation", "label": "Sales Team", "modelName": "crm.team",
      "defaultValue": [], "defaultValueDisplayNames": []},
     {"id": FILTER_USER, "type": "relation", "label": "Salesperson", "modelName": "res.users",
@@ -32,70 +32,70 @@ GLOBAL_FILTERS = [
 PIVOTS = [
     {
         "title": "Pipeline by document type", "model": "sales.document",
-        "domain": [["state", "!=", "cancelled"]], "row": "doc_type",
+        "domain": [["state", "!=", "cancelled"]], "row": "doc_type", "label": "Document type",
         "measures": ["__count", "amount_total"], "date": ("date", "date"), "team": "team_id", "user": "user_id",
     },
     {
         "title": "Pipeline by stage", "model": "sales.document",
-        "domain": [["doc_type", "=", "order"]], "row": "state",
+        "domain": [["doc_type", "=", "order"]], "row": "state", "label": "Status",
         "measures": ["__count", "amount_total"], "date": ("date", "date"), "team": "team_id", "user": "user_id",
     },
     {
         "title": "Cycle times per stage (days)", "model": "sales.document.cycle.time",
-        "domain": [], "row": "team_id",
+        "domain": [], "row": "team_id", "label": "Sales Team",
         "measures": ["approval_days", "order_to_delivery_days", "delivery_to_invoice_days",
                      "invoice_to_paid_days", "total_days"],
         "date": ("date", "datetime"), "team": "team_id", "user": "user_id",
     },
     {
         "title": "Reconciliation", "model": "sale.order",
-        "domain": [["state", "=", "sale"]], "row": "recon_state",
+        "domain": [["state", "=", "sale"]], "row": "recon_state", "label": "Reconciliation",
         "measures": ["__count", "amount_total"], "date": ("date_order", "datetime"), "team": "team_id",
         "user": "user_id",
     },
     {
         "title": "Likely duplicates", "model": "sale.order",
-        "domain": [["is_possible_duplicate", "=", True]], "row": "user_id",
+        "domain": [["is_possible_duplicate", "=", True]], "row": "user_id", "label": "Salesperson",
         "measures": ["__count", "amount_total"], "date": ("date_order", "datetime"), "team": "team_id",
         "user": "user_id",
     },
     {
         "title": "Overdue hand-offs", "model": "sale.order",
-        "domain": [["sd_handoff_overdue", "=", True]], "row": "user_id",
+        "domain": [["sd_handoff_overdue", "=", True]], "row": "user_id", "label": "Salesperson",
         "measures": ["__count", "amount_total"], "date": ("date_order", "datetime"), "team": "team_id",
         "user": "user_id",
     },
     {
         "title": "Targets and their pace", "model": "sales.target",
-        "domain": [], "row": "user_id",
+        "domain": [], "row": "user_id", "label": "Salesperson",
         "measures": ["amount_target", "amount_achieved", "forecast_amount", "progress", "pace_expected"],
         "date": ("date_from", "date"), "team": "team_id", "user": "user_id",
     },
     {
         "title": "Targets by pace", "model": "sales.target",
-        "domain": [], "row": "pace_state",
+        "domain": [], "row": "pace_state", "label": "Pace",
         "measures": ["__count", "amount_target", "amount_achieved"],
         "date": ("date_from", "date"), "team": "team_id", "user": "user_id",
     },
     {
         "title": "Service requests and ratings", "model": "sales.service.request",
-        "domain": [], "row": "request_type",
+        "domain": [], "row": "request_type", "label": "Type",
         "measures": ["__count", "rating"], "date": ("date_request", "datetime"), "team": "team_id",
         "user": "user_id",
     },
     {
         "title": "Overdue service requests", "model": "sales.service.request",
-        "domain": [["is_overdue", "=", True]], "row": "request_type",
+        "domain": [["is_overdue", "=", True]], "row": "request_type", "label": "Type",
         "measures": ["__count"], "date": ("date_request", "datetime"), "team": "team_id", "user": "user_id",
     },
     {
         "title": "Customers by RFM segment", "model": "res.partner",
-        "domain": [["rfm_segment", "!=", False]], "row": "rfm_segment",
+        "domain": [["rfm_segment", "!=", False]], "row": "rfm_segment", "label": "RFM segment",
         "measures": ["__count", "insight_revenue", "insight_pay_days"], "user": "user_id",
     },
     {
         "title": "Backup health", "model": "sales.document.backup",
-        "domain": [], "row": "state",
+        "domain": [], "row": "state", "label": "Status",
         "measures": ["__count", "size"], "date": ("date", "datetime"),
     },
 ]
@@ -167,7 +167,7 @@ def build():
                                                  "pivot", context), "style": TITLE_STYLE}
         rows_meta[str(row - 1)] = {"size": 40}
         row += 1
-        cells[f"A{row}"] = {"content": f'=PIVOT.HEADER({pivot_id})', "style": HEADER_STYLE}
+        cells[f"A{row}"] = {"content": f'=_t("{section["label"]}")', "style": HEADER_STYLE}
         for column, measure in zip(COLUMNS[1:], section["measures"]):
             cells[f"{column}{row}"] = {
                 "content": f'=PIVOT.HEADER({pivot_id},"measure","{measure}")', "style": HEADER_STYLE,
@@ -216,7 +216,7 @@ def build():
             "colNumber": len(COLUMNS),
             "rowNumber": row + 1,
             "rows": rows_meta,
-            "cols": {"0": {"size": 260}, **{str(i): {"size": 140} for i in range(1, len(COLUMNS))}},
+            "cols": {"0": {"size": 260}, **{str(i): {"size": 190} for i in range(1, len(COLUMNS))}},
             "merges": [],
             "cells": cells,
             "styles": {},
