@@ -85,7 +85,20 @@ class TestSalesTarget(InsightCase):
         order = self._confirmed_order(self._day("2025-04-10"))
         quotation = self._create_order(date_order="2025-04-11 10:00:00")
         target._recompute(on_date=self._day("2025-04-15"))
-        self.assertAlmostEqual(target.forecast_amount, order.amount_total + quotation.amount_total * 0.25)
+        expected = order.amount_total + quotation.amount_total * 0.25
+        self.assertAlmostEqual(target.forecast_amount, expected)
+        # An invoiced-basis target weighs the same open quotations.
+        invoiced = self._target(basis="invoiced")
+        invoiced._recompute(on_date=self._day("2025-04-15"))
+        self.assertAlmostEqual(invoiced.forecast_amount, quotation.amount_total * 0.25)
+        if "crm.lead" in self.env:
+            # With CRM, open opportunities of the period count at their probability.
+            self.env["crm.lead"].create({
+                "name": "Big deal", "type": "opportunity", "user_id": self.salesman.id,
+                "expected_revenue": 1000.0, "probability": 30.0, "date_deadline": "2025-04-25",
+            })
+            target._recompute(on_date=self._day("2025-04-15"))
+            self.assertAlmostEqual(target.forecast_amount, expected + 300.0)
 
     def test_behind_warns_once(self):
         target = self._target(team_id=self.team.id, amount_target=100000.0)
