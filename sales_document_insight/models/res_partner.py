@@ -102,34 +102,47 @@ class ResPartner(models.Model):
     # Fields: written by the nightly job only (see ``_sd_insight_recompute``)
     # ------------------------------------------------------------------
 
-    insight_first_purchase = fields.Date(string="First purchase", readonly=True)
-    insight_last_purchase = fields.Date(string="Last purchase", readonly=True)
-    insight_order_count = fields.Integer(string="Orders", readonly=True)
-    insight_revenue = fields.Float(string="Ordered amount", readonly=True, digits=(16, 2))
+    insight_first_purchase = fields.Date(string="First purchase", readonly=True, compute="_compute_sd_insight", store=True)
+    insight_last_purchase = fields.Date(string="Last purchase", readonly=True, compute="_compute_sd_insight", store=True)
+    insight_order_count = fields.Integer(string="Orders", readonly=True, compute="_compute_sd_insight", store=True)
+    insight_revenue = fields.Float(string="Ordered amount", readonly=True, compute="_compute_sd_insight", store=True, digits=(16, 2))
     insight_frequency_days = fields.Float(
-        string="Days between orders", readonly=True, digits=(16, 1), aggregator="avg",
+        string="Days between orders", readonly=True, compute="_compute_sd_insight", store=True, digits=(16, 1), aggregator="avg",
         help="Average number of days between two confirmed orders.",
     )
     insight_repeat_rate = fields.Float(
-        string="Repeat purchases (%)", readonly=True, digits=(16, 1), aggregator="avg",
+        string="Repeat purchases (%)", readonly=True, compute="_compute_sd_insight", store=True, digits=(16, 1), aggregator="avg",
         help="Share of the customer's confirmed orders that follow an earlier one.",
     )
-    insight_avg_order = fields.Float(string="Average order", readonly=True, digits=(16, 2), aggregator="avg")
+    insight_avg_order = fields.Float(string="Average order", readonly=True, compute="_compute_sd_insight", store=True, digits=(16, 2), aggregator="avg")
     insight_pay_days = fields.Float(
-        string="Days to pay", readonly=True, digits=(16, 1), aggregator="avg",
+        string="Days to pay", readonly=True, compute="_compute_sd_insight", store=True, digits=(16, 1), aggregator="avg",
         help="Average days from invoice date to the last reconciliation of paid invoices.",
     )
     insight_overdue_share = fields.Float(
-        string="Overdue invoices (%)", readonly=True, digits=(16, 1), aggregator="avg",
+        string="Overdue invoices (%)", readonly=True, compute="_compute_sd_insight", store=True, digits=(16, 1), aggregator="avg",
         help="Share of posted invoices paid after their due date or unpaid past it.",
     )
-    insight_service_count = fields.Integer(string="Service requests", readonly=True)
-    insight_rating_avg = fields.Float(string="Average rating", readonly=True, digits=(16, 2), aggregator="avg")
-    rfm_recency = fields.Integer(string="Recency score", readonly=True, aggregator="avg")
-    rfm_frequency = fields.Integer(string="Frequency score", readonly=True, aggregator="avg")
-    rfm_monetary = fields.Integer(string="Monetary score", readonly=True, aggregator="avg")
-    rfm_segment = fields.Selection(RFM_SEGMENTS, string="RFM segment", readonly=True, index=True)
-    insight_date = fields.Datetime(string="Insight computed on", readonly=True)
+    insight_service_count = fields.Integer(string="Service requests", readonly=True, compute="_compute_sd_insight", store=True)
+    insight_rating_avg = fields.Float(string="Average rating", readonly=True, compute="_compute_sd_insight", store=True, digits=(16, 2), aggregator="avg")
+    rfm_recency = fields.Integer(string="Recency score", readonly=True, compute="_compute_sd_insight", store=True, aggregator="avg")
+    rfm_frequency = fields.Integer(string="Frequency score", readonly=True, compute="_compute_sd_insight", store=True, aggregator="avg")
+    rfm_monetary = fields.Integer(string="Monetary score", readonly=True, compute="_compute_sd_insight", store=True, aggregator="avg")
+    rfm_segment = fields.Selection(RFM_SEGMENTS, string="RFM segment", readonly=True, compute="_compute_sd_insight", store=True, index=True)
+    insight_date = fields.Datetime(string="Insight computed on", readonly=True, compute="_compute_sd_insight", store=True)
+
+    # ------------------------------------------------------------------
+    # Compute
+    # ------------------------------------------------------------------
+
+    def _compute_sd_insight(self):
+        # Stored fields without dependencies: computed once, empty, when a
+        # partner is created; the nightly job (``_sd_insight_recompute``) fills
+        # them in SQL. Being computed keeps them out of imports and of the
+        # partner merge, which copies plain fields only.
+        for partner in self:
+            for name in INSIGHT_FIELDS:
+                partner[name] = False
 
     # ------------------------------------------------------------------
     # CRUD: the insight figures are not for clients to write

@@ -68,6 +68,16 @@ class TestCustomerInsight(InsightCase):
         other = self._create_order(partner_id=self.other_customer.id, user_id=self.salesman_2.id)
         self.assertEqual(other.approval_state, "not_required")
 
+    def test_partners_with_insight_merge(self):
+        self._confirmed_order(self._day("2025-01-10"))
+        self._confirmed_order(self._day("2025-01-20"), partner_id=self.other_customer.id,
+                              user_id=self.salesman_2.id)
+        self.env["res.partner"]._sd_insight_recompute(on_date=self._day("2025-04-01"))
+        wizard = self.env["base.partner.merge.automatic.wizard"].create({})
+        wizard._merge((self.customer | self.other_customer).ids, self.customer)
+        self.assertFalse(self.other_customer.exists())
+        self.assertTrue(self.customer.insight_date)
+
     def test_insight_is_not_writable(self):
         with self.assertRaises(AccessError):
             self.customer.with_user(self.salesman).write({"rfm_segment": "key"})
