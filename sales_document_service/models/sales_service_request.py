@@ -36,6 +36,9 @@ class SalesServiceRequest(models.Model):
         "sales.document.audit.mixin",
     ]
     _order = "priority desc, date_request desc, id desc"
+    # Whoever reads a request may write in its chatter: customers follow up
+    # on their requests from the portal without any right to change them.
+    _mail_post_access = "read"
     _check_company_auto = True
 
     _audit_default_fields = (
