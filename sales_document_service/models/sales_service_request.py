@@ -36,6 +36,9 @@ class SalesServiceRequest(models.Model):
         "sales.document.audit.mixin",
     ]
     _order = "priority desc, date_request desc, id desc"
+    # Whoever reads a request may write in its chatter: customers follow up
+    # on their requests from the portal without any right to change them.
+    _mail_post_access = "read"
     _check_company_auto = True
 
     _audit_default_fields = (
@@ -348,13 +351,14 @@ class SalesServiceRequest(models.Model):
             # when a customer files the request from the portal.
             order = self.env["sale.order"].sudo().browse(vals.get("sale_order_id"))
             customer = self.env["res.partner"].sudo().browse(result.get("partner_id"))
+            user = self.env["res.users"].sudo().browse(vals.get("user_id"))
             if "user_id" not in vals:
                 user = order.user_id or customer.user_id
                 if not user and self.env.user._is_internal():
-                    user = self.env.user
+                    user = self.env.user.sudo()
                 result["user_id"] = user.id
             if "team_id" not in vals:
-                result["team_id"] = (order.team_id or customer.team_id).id
+                result["team_id"] = (order.team_id or user.sale_team_id).id
         if not vals.get("name") or vals.get("name") == _("New"):
             # sudo: the numbering sequence is configuration customers cannot read.
             result["name"] = self.env["ir.sequence"].sudo().next_by_code("sales.service.request") or _("New")

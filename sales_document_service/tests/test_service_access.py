@@ -43,8 +43,10 @@ class TestServiceAccess(HttpCase, ServiceCase):
         )
 
     def _refused(self, user, model, method, *args, **kwargs):
-        with self.assertRaises(xmlrpc.client.Fault, msg=f"{user.login} {method} should be refused"):
+        with self.assertRaises(xmlrpc.client.Fault, msg=f"{user.login} {method} should be refused") as ctx:
             self._rpc(user, model, method, *args, **kwargs)
+        # A clear refusal (user, access or validation error), never a crash (code 1).
+        self.assertIn(ctx.exception.faultCode, (2, 3, 4), ctx.exception.faultString)
 
     def _ids(self, user, model="sales.service.request", domain=None):
         return set(self._rpc(user, model, "search", domain or [("id", "in", (self.mine | self.theirs).ids)]))

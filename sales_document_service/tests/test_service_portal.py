@@ -1,5 +1,6 @@
 from odoo.http import Request
 from odoo.tests import HttpCase, tagged
+from odoo.tests.common import JsonRpcException
 
 from .common import ServiceCase
 
@@ -85,6 +86,22 @@ class TestServicePortal(HttpCase, ServiceCase):
         self.authenticate("sd_portal2", "sd_portal2")
         self._post(f"/my/orders/{self.order.id}/service", request_type="complaint", description="x")
         self.assertFalse(self._requests())
+
+    def test_customer_writes_in_the_chatter(self):
+        """The customer follows up in the request's chatter; another customer cannot."""
+        request = self.env["sales.service.request"].create({
+            "partner_id": self.customer.id, "sale_order_id": self.order.id, "request_type": "question",
+        })
+        params = {"thread_model": request._name, "thread_id": request.id,
+                  "post_data": {"body": "Any news?", "message_type": "comment"}}
+        self.authenticate("sd_portal", "sd_portal")
+        self.make_jsonrpc_request("/mail/message/post", params)
+        message = request.message_ids.filtered(lambda m: "Any news?" in (m.body or ""))
+        self.assertEqual(message.author_id, self.customer_contact)
+        self.authenticate("sd_portal2", "sd_portal2")
+        with self.assertRaises(JsonRpcException):
+            self.make_jsonrpc_request("/mail/message/post", dict(params, post_data={"body": "Spam"}))
+        self.assertFalse(request.message_ids.filtered(lambda m: "Spam" in (m.body or "")))
 
     def test_rate_a_done_request(self):
         """The customer rates a done request; open ones and other customers' cannot be rated."""

@@ -67,6 +67,25 @@ class TestServiceRequest(ServiceCase):
         self.assertFalse(late.is_overdue)
         self.assertFalse(self.Request.search([("is_overdue", "=", True), ("id", "=", late.id)]))
 
+    def test_other_company_requests_are_hidden(self):
+        """A request of another company is hidden, even from the person responsible for it."""
+        other_company = self.env["res.company"].create({"name": "Service Branch"})
+        self.service_user.company_ids |= other_company
+        theirs = self.Request.create({
+            "partner_id": self.customer.id, "request_type": "question", "company_id": other_company.id,
+            "user_id": self.salesman.id,
+        })
+        mine = self._request()
+        Request = self.Request.with_user(self.salesman)
+        self.assertEqual(Request.search([("id", "in", (mine | theirs).ids)]), mine)
+        # The service user sees it only with the other company active.
+        Request = self.Request.with_user(self.service_user).with_context(allowed_company_ids=[self.company.id])
+        self.assertEqual(Request.search([("id", "in", (mine | theirs).ids)]), mine)
+        both = Request.with_context(allowed_company_ids=[self.company.id, other_company.id])
+        self.assertEqual(both.search([("id", "in", (mine | theirs).ids)]), mine | theirs)
+        rows = self.env["sales.document"].with_user(self.salesman).search([("res_model", "=", theirs._name)])
+        self.assertNotIn(theirs.id, rows.mapped("res_id"))
+
     # ------------------------------------------------------------------
     # Customer and linked documents
     # ------------------------------------------------------------------
