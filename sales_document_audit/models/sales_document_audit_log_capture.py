@@ -111,8 +111,8 @@ class SalesDocumentAuditLogCapture(models.Model):
         cr = self.env.cr
         try:
             # Documents not deleted through the ORM still exist: their values
-            # come from the cache and the INSERT checks they exist, which
-            # spares a query per model.
+            # come from the cache; the INSERT checks that those a cascade may
+            # have deleted exist, which spares a query per model.
             rows = log._prepare_change_rows(buffer, assume_alive=True)
         except MissingError:
             # One was deleted behind the ORM (a cascade) with values not in cache.
@@ -122,8 +122,11 @@ class SalesDocumentAuditLogCapture(models.Model):
             self._insert_rows(cr, rows)
             return
         docs = buffer["docs"]
-        alive = [docs[(row["res_model"], row["res_id"])]["op"] != "unlink" for row in rows]
-        gone = self._insert_rows_of_existing(cr, rows, alive)
+        check = [
+            docs[(row["res_model"], row["res_id"])]["op"] != "unlink" and self.env[row["res_model"]]._audit_may_vanish()
+            for row in rows
+        ]
+        gone = self._insert_rows_of_existing(cr, rows, check)
         if gone:
             # Rows for what the database no longer has: deleted, as unlink rows.
             rows = log._prepare_change_rows(dict(buffer, docs={key: docs[key] for key in gone}))
