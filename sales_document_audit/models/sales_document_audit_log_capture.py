@@ -18,6 +18,11 @@ COLUMN_CASTS = {"varchar": SQL("varchar"), "int4": SQL("int4"), "timestamp": SQL
 VALUES_ROW = "(" + ", ".join(["%s"] * (len(INSERT_COLUMNS) + 1)) + ")"
 # The parts of that INSERT that depend only on INSERT_COLUMNS (built once).
 _INSERT_PARTS = {}
+# A plain INSERT of audit rows: its head, and one row of its VALUES list.
+INSERT_HEAD = SQL(
+    "INSERT INTO sales_document_audit_log (%s, active)", SQL(", ").join(SQL.identifier(c) for c in INSERT_COLUMNS)
+)
+INSERT_ROW = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ", TRUE)"
 
 
 class SalesDocumentAuditLogCapture(models.Model):
@@ -350,13 +355,9 @@ class SalesDocumentAuditLogCapture(models.Model):
         if not rows:
             return []
         self._check_row_columns(rows)
-        placeholders = SQL(", ").join(
-            SQL("(%s, TRUE)", SQL(", ").join(SQL("%s", row[column] if row[column] is not False else None) for column in INSERT_COLUMNS))
+        values = SQL(", ").join(
+            SQL(INSERT_ROW, *(row[column] if row[column] is not False else None for column in INSERT_COLUMNS))
             for row in rows
         )
-        cr.execute(SQL(
-            "INSERT INTO sales_document_audit_log (%s, active) VALUES %s RETURNING id",
-            SQL(", ").join(SQL.identifier(column) for column in INSERT_COLUMNS),
-            placeholders,
-        ))
+        cr.execute(SQL("%s VALUES %s RETURNING id", INSERT_HEAD, values))
         return [row[0] for row in cr.fetchall()]
