@@ -13,7 +13,7 @@ from odoo.tests import HttpCase, tagged
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = date(2025, 3, 14)
-ORDERS = 36
+ORDERS = 20
 
 
 def load_demo_data():
@@ -45,6 +45,7 @@ class TestDemoData(HttpCase):
     def _rpc(self, login, model, method, args, kwargs=None):
         self.env.flush_all()
         user = self.users.get(login) or self.env["res.users"].search([("login", "=", login)])
+        self.assertTrue(user, login)
         try:
             return self.xmlrpc_object.execute_kw(
                 self.env.cr.dbname, user.id, "demo", model, method, args, kwargs or {})
@@ -142,3 +143,10 @@ class TestDemoData(HttpCase):
         portal = self.env["res.users"].search([("login", "=", self.demo.PORTAL_USER[0])])
         self.assertTrue(portal.has_group("base.group_portal"))
         self.assertEqual(self.xmlrpc_common.authenticate(self.env.cr.dbname, portal.login, "demo", {}), portal.id)
+        own = self.orders.filtered(lambda o: o.partner_id.commercial_partner_id == portal.commercial_partner_id
+                                   and o.state == "sale")
+        self.assertTrue(own, "the portal customer has orders")
+        rows = self._rpc(portal.login, "sale.order", "search_read", [[]], {"fields": ["partner_id"]})
+        self.assertTrue(rows)
+        partners = self.env["res.partner"].browse([row["partner_id"][0] for row in rows])
+        self.assertEqual(partners.commercial_partner_id, portal.commercial_partner_id)

@@ -166,6 +166,13 @@ def plan_demo(orders, reference_date, seed=2026, days=DAYS):
             "late": late,
             "decision": rng.random(),
         })
+    # Even a small demo shows each case once.
+    for kind, eligible in (("oversell", lambda f: (reference_date - f["day"]).days > 3),
+                           ("duplicate", lambda f: (reference_date - f["day"]).days > 3),
+                           ("quotation", lambda f: (reference_date - f["day"]).days < 45)):
+        candidates = [f for f in flows if f["kind"] == "flow" and eligible(f)]
+        if len(flows) >= 10 and candidates and not any(f["kind"] == kind for f in flows):
+            candidates[rng.randrange(len(candidates))]["kind"] = kind
     return flows
 
 
@@ -718,7 +725,7 @@ def backup_and_restore_test(env):
     directory.mkdir(parents=True, exist_ok=True)
     destination = Destination.search([("kind", "=", "local"), ("path", "=", str(directory))], limit=1)
     if not destination:
-        destination = Destination.create({"name": "Local backups (demo)", "code": "demo-local",
+        destination = Destination.create({"name": "Local backups (demo)", "code": "demo_local",
                                           "kind": "local", "path": str(directory)})
     env.cr.commit()
     # Run the backup in this process (not detached): the fill waits for it.
