@@ -173,6 +173,11 @@ def plan_demo(orders, reference_date, seed=2026, days=DAYS):
         candidates = [f for f in flows if f["kind"] == "flow" and eligible(f)]
         if len(flows) >= 10 and candidates and not any(f["kind"] == kind for f in flows):
             candidates[rng.randrange(len(candidates))]["kind"] = kind
+    # The latest order that can wait for an approval is made big enough to
+    # need one, and its request is left pending for the manager.
+    waiting = [f for f in flows if f["kind"] == "flow" and f["day"] < reference_date]
+    if waiting:
+        waiting[-1]["hold"] = True
     return flows
 
 
@@ -456,6 +461,11 @@ class Simulation:
             vals["client_order_ref"] = self.reference(flow)
             if flow["kind"] == "oversell":
                 vals["order_line"] = [(0, 0, {"product_id": self.scarce_id, "product_uom_qty": 3})]
+            if flow.get("hold"):
+                # Above the approval rule's amount, with the most expensive product.
+                price, product = max(zip((p for _n, p in PRODUCTS), self.master.product_ids))
+                vals["order_line"] = vals["order_line"] + [
+                    (0, 0, {"product_id": product, "product_uom_qty": int(APPROVAL_LIMIT // price) + 1})]
             order = env["sale.order"].create(vals)
             self._orders[flow["index"]] = order.id
             self.counts["orders"] += 1
@@ -504,8 +514,8 @@ class Simulation:
             order = self.order(flow)
             if not order or order.approval_state != "pending":
                 continue
-            # The last week's requests are still waiting.
-            if (self.reference_date - day).days < 7:
+            # The last week's requests are still waiting, and the one kept pending.
+            if (self.reference_date - day).days < 7 or flow.get("hold"):
                 continue
             order = order.with_env(manager)
             if flow["decision"] < 0.2:
