@@ -115,6 +115,20 @@ class TestDemoData(HttpCase):
         self.assertGreaterEqual(len(flagged), 2 * len(duplicates))
         self.assertTrue(self.orders.tag_ids)
 
+    def test_targets_and_service_requests_when_their_addons_are_installed(self):
+        Target = self.env.get("sales.target")
+        targets = Target.search([("user_id", "in", self.users["demo.sales1"].ids)]) if Target is not None else []
+        self.assertEqual(self.summary["targets"], 0 if Target is None else 12 * 4)
+        if Target is not None:
+            self.assertEqual(len(targets), 12)
+            self.assertTrue(any(t.amount_achieved for t in targets), "targets measured from the registry")
+        Request = self.env.get("sales.service.request")
+        requests = Request.search([("sale_order_id", "in", self.orders.ids)]) if Request is not None else []
+        self.assertEqual(self.summary["service_requests"], len(requests))
+        if Request is not None:
+            self.assertTrue(requests, "the plan files service requests")
+            self.assertTrue(any(r.rating for r in requests), "some are rated")
+
     def test_second_run_adds_nothing(self):
         before = self.demo.counts(self.env)
         self.assertIsNone(self.demo.fill(self.env, reference_date=REFERENCE + timedelta(days=40), orders=ORDERS,

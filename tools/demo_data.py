@@ -642,13 +642,15 @@ def make_targets(env, master, users, reference_date):
     if "name" in Target._fields and Target._fields["name"].required:
         for vals in vals_list:
             vals["name"] = f"{vals['date_from']:%B %Y}"
-    Target.create(vals_list)
-    return len(vals_list)
+    targets = Target.create(vals_list)
+    # Measured now rather than at the next nightly run, for the first login.
+    if hasattr(targets, "action_recompute"):
+        targets.action_recompute()
+    return len(targets)
 
 
-def _rating_value(field, rng):
-    """A rating mostly good, sometimes poor, in the field's own terms."""
-    score = rng.choices([5, 4, 3, 2, 1], weights=[45, 30, 12, 8, 5])[0]
+def _rating_value(field, score):
+    """``score`` (1 to 5) in the rating field's own terms."""
     if field.type in ("integer", "float", "monetary"):
         return score
     if field.type == "selection" and isinstance(field.selection, (list, tuple)):
@@ -660,8 +662,22 @@ def _rating_value(field, rng):
     return None
 
 
+FEEDBACK = {
+    5: "Quick and friendly, thank you.",
+    4: "Solved, it took a little while.",
+    3: "Fine in the end, but I had to call twice.",
+    2: "Slow answer.",
+    1: "Still not solved as I wanted.",
+}
+REQUEST_TEXT = "About the delivery of {order}: please have a look."
+
+
 def make_service_requests(env, sim, flows):
-    """Service requests about delivered orders, with ratings; returns how many were made."""
+    """Service requests about delivered orders, most closed and rated; returns how many were made.
+
+    Ratings go through Odoo's rating mechanism when the model has it (the way
+    a customer rates from the portal), else into a writable ``rating`` field.
+    """
     Request = env.get("sales.service.request")
     if Request is None:
         return 0
@@ -671,10 +687,17 @@ def make_service_requests(env, sim, flows):
     type_keys = [key for key, _label in types]
     rating_field = fields_.get("rating")
     writable_rating = rating_field is not None and (not rating_field.compute or rating_field.inverse)
+    done_stage = None
+    if "stage_id" in fields_:
+        Stage = env[fields_["stage_id"].comodel_name]
+        done_stage = Stage.search([("is_done", "=", True)], limit=1) if "is_done" in Stage._fields else None
+    eligible = [f for f in flows if f["deliver"] and f["kind"] in ("flow", "duplicate")]
+    chosen = rng.sample(eligible, min(len(eligible), max(1, round(len(eligible) * 0.12))))
+    settled = [f for f in eligible if (sim.reference_date - f["deliver"]).days > 20]
+    if settled and not any((sim.reference_date - f["deliver"]).days > 20 for f in chosen):
+        chosen.append(settled[rng.randrange(len(settled))])  # at least one closed and rated
     made = 0
-    for flow in flows:
-        if not flow["deliver"] or rng.random() > 0.12:
-            continue
+    for flow in sorted(chosen, key=lambda f: f["index"]):
         order = sim.order(flow)
         if not order or order.state != "sale":
             continue
@@ -682,22 +705,29 @@ def make_service_requests(env, sim, flows):
         if day > sim.reference_date:
             continue
         with moved_clock(day, minutes=rng.randint(0, 420)):
-            vals = {
-                "partner_id": order.partner_id.id,
-                "sale_order_id": order.id,
-                "user_id": order.user_id.id,
-            }
+            vals = {"partner_id": order.partner_id.id, "sale_order_id": order.id, "user_id": order.user_id.id}
             if type_keys:
                 vals["request_type"] = type_keys[rng.randrange(len(type_keys))]
-            if "name" in fields_ and fields_["name"].required and not fields_["name"].default:
-                vals["name"] = f"About {order.name}"
+            if "description" in fields_:
+                vals["description"] = REQUEST_TEXT.format(order=order.name)
             request = Request.create(vals)
-            if writable_rating and (sim.reference_date - day).days > 5:
-                value = _rating_value(rating_field, rng)
+            env.flush_all()
+        made += 1
+        closed = day + timedelta(days=rng.randint(1, 6))
+        if closed > sim.reference_date:
+            continue
+        with moved_clock(closed, minutes=rng.randint(0, 420)):
+            if done_stage:
+                request.write({"stage_id": done_stage.id})
+            score = rng.choices([5, 4, 3, 2, 1], weights=[45, 30, 12, 8, 5])[0]
+            if hasattr(request, "rating_apply") and not writable_rating:
+                token = request._rating_get_access_token(partner=order.partner_id)
+                request.rating_apply(score, token=token, feedback=FEEDBACK[score])
+            elif writable_rating:
+                value = _rating_value(rating_field, score)
                 if value is not None:
                     request.write({"rating": value})
             env.flush_all()
-        made += 1
     return made
 
 
