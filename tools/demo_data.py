@@ -412,7 +412,6 @@ class Simulation:
         self.reference_date = reference_date
         self.rng = random.Random(f"demo-steps-{reference_date.isoformat()}")
         self._orders = {}
-        self.counts = {"orders": 0, "refused": 0, "duplicates": 0, "approvals": 0}
 
     # Environments of each role.
     def as_user(self, login, su=False):
@@ -468,7 +467,6 @@ class Simulation:
                     (0, 0, {"product_id": product, "product_uom_qty": int(APPROVAL_LIMIT // price) + 1})]
             order = env["sale.order"].create(vals)
             self._orders[flow["index"]] = order.id
-            self.counts["orders"] += 1
             if flow["kind"] == "quotation":
                 order.action_quotation_sent()
                 continue
@@ -479,11 +477,8 @@ class Simulation:
                 copy_vals = dict(vals, client_order_ref=self.reference(flow, "-B"))
                 duplicate = env["sale.order"].create(copy_vals)
                 duplicate.action_quotation_sent()
-                self.counts["orders"] += 1
-                self.counts["duplicates"] += 1
             if order.approval_state == "required":
                 order.action_request_approval()
-                self.counts["approvals"] += 1
                 continue
             order.action_confirm()
 
@@ -495,7 +490,6 @@ class Simulation:
             with env.cr.savepoint():
                 order.action_confirm()
         except (UserError, ValidationError) as exc:
-            self.counts["refused"] += 1
             message = exc.args[0] if exc.args else str(exc)
             order.message_post(body=f"Confirmation refused: {message}")
             order.activity_schedule(
