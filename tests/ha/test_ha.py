@@ -13,8 +13,8 @@ every guarantee is checked on the primary.
 
 import random
 import threading
-import uuid
 import time
+import uuid
 import xmlrpc.client
 from collections import Counter
 
