@@ -102,8 +102,13 @@ class Cluster:
 
     def drop(self):
         if self.exists():
+            # pg_dropcluster keeps a configuration directory holding files it did not write.
+            subprocess.run(as_root(["rm", "-f", str(self.conf_dir / "conf.d" / "ha.conf")]),
+                           capture_output=True, stdin=subprocess.DEVNULL)
             subprocess.run(as_root(["pg_dropcluster", "--stop", self.version, self.name]),
                            capture_output=True, stdin=subprocess.DEVNULL)
+        if self.exists():
+            raise TopologyError(f"cluster {self.version}/{self.name} could not be dropped")
 
 
 def _create_cluster(version, name, port, created):
@@ -491,7 +496,10 @@ class Topology:
                 pass
         for cluster in reversed(self.clusters):
             log(f"dropping cluster {cluster.version}/{cluster.name}")
-            cluster.drop()
+            try:
+                cluster.drop()
+            except TopologyError as exc:
+                print(f"error: {exc}", file=sys.stderr)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self):
