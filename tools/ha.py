@@ -342,7 +342,7 @@ class JsonRpcClient:
         if answer.get("error"):
             error = answer["error"]
             raise RpcError((error.get("data") or {}).get("message") or error.get("message"))
-        return answer["result"]
+        return answer.get("result")  # Odoo leaves "result" out when it is None
 
     def call(self, model, method, *args, **kwargs):
         return self._post(f"/web/dataset/call_kw/{model}/{method}",
