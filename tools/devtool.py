@@ -6,7 +6,7 @@ environment exists. Every step checks its prerequisites first and fails with
 one clear message naming the missing piece; databases it creates and fails to
 finish are dropped again.
 
-Usage: python3 tools/devtool.py {setup,run,test,lint,bench,check} [args]
+Usage: python3 tools/devtool.py {setup,run,test,test-ha,lint,bench,check} [args]
 (the Makefile wraps these as ``make setup``, ``make run``, ``make test``, ...).
 """
 
@@ -515,6 +515,25 @@ def cmd_test(cfg, args):
         raise SetupError(f"tests failed (pytest exit code {code})")
 
 
+def cmd_test_ha(cfg, args):
+    """Two Odoo servers on a PostgreSQL primary with a streaming standby: build, test, tear down."""
+    ensure_odoo(cfg)
+    check_postgres(cfg)
+    ensure_venv(cfg)
+    check_browser(cfg)
+    if os.environ.get("LINT", "1") != "0":
+        cmd_lint(cfg, args)
+    sys.path.insert(0, str(REPO / "tools"))
+    import ha  # noqa: PLC0415 - standard library only, next to this file
+
+    try:
+        code = ha.run_tests(str(venv_python(cfg)), cfg["odoo_path"], args.rest)
+    except ha.TopologyError as exc:
+        raise SetupError(f"the HA topology could not be built: {exc}") from None
+    if code:
+        raise SetupError(f"HA tests failed (pytest exit code {code})")
+
+
 def cmd_bench(cfg, args):
     ensure_odoo(cfg)
     check_postgres(cfg)
@@ -539,6 +558,7 @@ COMMANDS = {
     "setup": cmd_setup,
     "run": cmd_run,
     "test": cmd_test,
+    "test-ha": cmd_test_ha,
     "lint": cmd_lint,
     "bench": cmd_bench,
     "check": cmd_check,
