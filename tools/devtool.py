@@ -27,6 +27,8 @@ ADDONS = (
     "sales_document_audit",
     "sales_document_backup",
     "sales_document_audit_backup",
+    "sales_document_service",
+    "sales_document_service_repair",
 )
 BUILD = REPO / ".build"
 ODOO_BRANCH = "18.0"

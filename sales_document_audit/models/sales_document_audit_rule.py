@@ -36,7 +36,7 @@ class SalesDocumentAuditRule(models.Model):
         string="Model",
         required=True,
         ondelete="cascade",
-        domain=[("model", "in", AUDITED_MODELS)],
+        domain=lambda self: [("model", "in", self._get_audited_models())],
     )
     model = fields.Char(related="model_id.model", store=True, string="Technical name")
     field_ids = fields.Many2many(
@@ -56,7 +56,7 @@ class SalesDocumentAuditRule(models.Model):
     @api.constrains("model_id")
     def _check_model(self):
         for rule in self:
-            if rule.model_id.model not in AUDITED_MODELS:
+            if rule.model_id.model not in self._get_audited_models():
                 raise ValidationError(_(
                     "The model %(model)s is not a sales document model.", model=rule.model_id.name
                 ))
@@ -90,6 +90,19 @@ class SalesDocumentAuditRule(models.Model):
         )
 
     @api.model
+    def _get_audited_models(self):
+        """The models an audit rule may configure: the built-in ones, then
+        every other model that joins the capture through the audit mixin
+        (addons adding a document type install their rule by calling
+        ``_install_default_rules`` from their data)."""
+        mixin = self.env.registry["sales.document.audit.mixin"]
+        others = sorted(
+            name for name, model in self.env.registry.items()
+            if name not in AUDITED_MODELS and not model._abstract and issubclass(model, mixin)
+        )
+        return (*AUDITED_MODELS, *others)
+
+    @api.model
     def _apply_salesman_rules(self):
         """Restrict Odoo's salesperson rules to the salesperson's own customers."""
         salesman_rules.apply_salesman_rules(self.env, strict=True)
@@ -97,7 +110,7 @@ class SalesDocumentAuditRule(models.Model):
     @api.model
     def _install_default_rules(self):
         """One rule per audited model, filled with the model's defaults."""
-        for model_name in AUDITED_MODELS:
+        for model_name in self._get_audited_models():
             model = self.env["ir.model"]._get(model_name)
             if self.with_context(active_test=False).search_count([("model_id", "=", model.id)]):
                 continue

@@ -1,0 +1,2 @@
+from . import repair_order
+from . import sales_service_request
