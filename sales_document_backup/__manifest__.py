@@ -2,7 +2,7 @@
     "name": "Sales Document Backup",
     "summary": "Encrypted, redundant backups, a per-document journal and "
     "scheduled restore tests",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "author": "Sales Document Registry contributors",

@@ -136,5 +136,18 @@ def db_params():
     }
 
 
+def dump_params():
+    """Connection parameters for pg_dump: the server's, or a hot standby's when
+    ``sales_backup_dump_host`` / ``sales_backup_dump_port`` are set (keeps the
+    dump's load off the primary; restores always go to the server's own)."""
+    params = db_params()
+    host, port = get_option("dump_host"), get_option("dump_port")
+    if host:
+        params["host"] = host
+    if port:
+        params["port"] = port
+    return params
+
+
 def filestore(dbname):
     return config.filestore(dbname)

@@ -337,6 +337,8 @@ def step_verify(args):
         result["new_checkpoint_prev_hash"] = (env.cr.fetchone() or [None])[0]
         result["company_id"] = quotation.company_id.id
         result["store_after_change"] = env["sales.document"]._store_differences()
+        env.cr.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sales_document_audit_log'")
+        result["audit_log_indexes"] = dict(env.cr.fetchall())
         env.cr.execute("SELECT name, latest_version FROM ir_module_module WHERE state = 'installed'")
         result["versions"] = dict(env.cr.fetchall())
     print(json.dumps(result))

@@ -6,7 +6,7 @@ environment exists. Every step checks its prerequisites first and fails with
 one clear message naming the missing piece; databases it creates and fails to
 finish are dropped again.
 
-Usage: python3 tools/devtool.py {setup,run,test,lint,bench,check} [args]
+Usage: python3 tools/devtool.py {setup,run,test,test-ha,lint,bench,check} [args]
 (the Makefile wraps these as ``make setup``, ``make run``, ``make test``, ...).
 """
 
@@ -361,19 +361,105 @@ def cmd_setup(cfg, _args):
     log("virtual environment ready")
 
 
+DEMO_ORDERS = 300
+
+
+def split_run_args(rest):
+    """``make run`` arguments: ``--demo-orders N`` for the demo filler, the rest for Odoo."""
+    orders, odoo_args, rest = DEMO_ORDERS, [], list(rest)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--demo-orders" or arg.startswith("--demo-orders="):
+            value = arg.partition("=")[2] if "=" in arg else (rest.pop(0) if rest else "")
+            if not value.isdigit():
+                raise SetupError(f"--demo-orders needs a number of orders (0: no demo activity), not {value!r}")
+            orders = int(value)
+        else:
+            odoo_args.append(arg)
+    return orders, odoo_args
+
+
+# A backup key pair and an audit signing key for the demo database, made once
+# into the data directory (never into the repository), with the cryptography
+# package of the virtual environment.
+DEMO_KEYS_SCRIPT = """
+import sys
+from pathlib import Path
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+folder = Path(sys.argv[1])
+folder.mkdir(parents=True, exist_ok=True)
+folder.chmod(0o700)
+pem, raw = serialization.Encoding.PEM, serialization.NoEncryption()
+for name, key in (("backup", rsa.generate_private_key(65537, 3072)), ("audit", ed25519.Ed25519PrivateKey.generate())):
+    private, public = folder / f"{name}_private.pem", folder / f"{name}_public.pem"
+    if private.exists():
+        continue
+    public.write_bytes(key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo))
+    private.touch(0o600)
+    private.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, raw))
+"""
+
+
+def demo_server_options(cfg):
+    """Server options of the demo database: keys and anchor store in the data directory.
+
+    ``.build/data/demo-keys/`` holds an RSA pair that encrypts (and, for the
+    restore tests, decrypts) the backups and the Ed25519 key that signs the
+    audit checkpoints, anchored in ``.build/data/demo-anchors/``. Demo keys
+    only: a real installation keeps the private keys away from the server
+    that is backed up.
+    """
+    keys = BUILD / "data" / "demo-keys"
+    if not all((keys / f"{name}_private.pem").exists() for name in ("backup", "audit")):
+        log(f"generating the demo key pairs into {keys}")
+        subprocess.run([str(venv_python(cfg)), "-c", DEMO_KEYS_SCRIPT, str(keys)], check=True)
+    anchors = BUILD / "data" / "demo-anchors"
+    anchors.mkdir(parents=True, exist_ok=True)
+    return {
+        "sales_backup_public_key": str(keys / "backup_public.pem"),
+        "sales_backup_private_key": str(keys / "backup_private.pem"),
+        "sales_audit_signing_key": str(keys / "audit_private.pem"),
+        "sales_audit_anchor_dir": str(anchors),
+    }
+
+
+def demo_data_complete(cfg, name):
+    """Whether the demo filler has completed on database ``name``."""
+    value = psql(cfg, "SELECT value FROM ir_config_parameter WHERE key = 'sales_documents.demo_data'", db=name)
+    return '"complete": true' in value
+
+
+def fill_demo_data(cfg, conf, name, orders):
+    """Run the demo filler (tools/demo_data.py) on ``name``; it resumes an interrupted fill."""
+    log(f"filling {name} with a year of demo activity ({orders} orders; a few minutes, once)")
+    code = subprocess.run(
+        [str(venv_python(cfg)), str(REPO / "tools" / "demo_data.py"), "-c", str(conf), "-d", name,
+         "--orders", str(orders)],
+        cwd=REPO,
+    ).returncode
+    if code:
+        raise SetupError(
+            f"filling {name} with demo data failed (see above); `make run` again resumes where it stopped"
+        )
+
+
 def cmd_run(cfg, args):
     ensure_odoo(cfg)
     check_postgres(cfg)
     ensure_venv(cfg)
+    orders, odoo_args = split_run_args(args.rest)
     name = cfg["demo_db"]
-    conf = write_config(cfg, "run", name, {"proxy_mode": "False"})
+    conf = write_config(cfg, "run", name, {"proxy_mode": "False", **demo_server_options(cfg)})
     if not db_exists(cfg, name):
         create_db(cfg, conf, name, demo=True)
-    log(f"serving {name} on http://localhost:{cfg['http_port']} (login admin / admin)")
+    if orders and not demo_data_complete(cfg, name):
+        fill_demo_data(cfg, conf, name, orders)
+    log(f"serving {name} on http://localhost:{cfg['http_port']} (login admin / admin; demo users in README.md)")
     os.execv(
         str(venv_python(cfg)),
         [str(venv_python(cfg)), str(cfg["odoo_path"] / "odoo-bin"), "-c", str(conf), "-d", name,
-         *args.rest],
+         *odoo_args],
     )
 
 
@@ -432,6 +518,25 @@ def cmd_test(cfg, args):
         raise SetupError(f"tests failed (pytest exit code {code})")
 
 
+def cmd_test_ha(cfg, args):
+    """Two Odoo servers on a PostgreSQL primary with a streaming standby: build, test, tear down."""
+    ensure_odoo(cfg)
+    check_postgres(cfg)
+    ensure_venv(cfg)
+    check_browser(cfg)
+    if os.environ.get("LINT", "1") != "0":
+        cmd_lint(cfg, args)
+    sys.path.insert(0, str(REPO / "tools"))
+    import ha  # noqa: PLC0415 - standard library only, next to this file
+
+    try:
+        code = ha.run_tests(str(venv_python(cfg)), cfg["odoo_path"], args.rest)
+    except ha.TopologyError as exc:
+        raise SetupError(f"the HA topology could not be built: {exc}") from None
+    if code:
+        raise SetupError(f"HA tests failed (pytest exit code {code})")
+
+
 def cmd_bench(cfg, args):
     ensure_odoo(cfg)
     check_postgres(cfg)
@@ -456,6 +561,7 @@ COMMANDS = {
     "setup": cmd_setup,
     "run": cmd_run,
     "test": cmd_test,
+    "test-ha": cmd_test_ha,
     "lint": cmd_lint,
     "bench": cmd_bench,
     "check": cmd_check,

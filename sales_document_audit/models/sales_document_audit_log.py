@@ -51,22 +51,27 @@ class SalesDocumentAuditLog(models.Model):
     # Fields
     # ------------------------------------------------------------------
 
-    res_model = fields.Char(string="Document model", required=True, index=True, readonly=True)
-    res_id = fields.Many2oneReference(string="Document ID", model_field="res_model", index=True, readonly=True)
+    # Every user write adds a row: its indexes are kept to those the reads
+    # need. Documents are found through ``res_model, res_id`` (index made in
+    # ``init``), users' activity through ``user_id`` and ``timestamp``, the
+    # chain through ``sequence`` and ``checkpoint_id``, which stay empty, out
+    # of their indexes, until the sealing job fills them.
+    res_model = fields.Char(string="Document model", required=True, readonly=True)
+    res_id = fields.Many2oneReference(string="Document ID", model_field="res_model", readonly=True)
     res_name = fields.Char(string="Document", readonly=True)
-    operation = fields.Selection(OPERATIONS, required=True, index=True, readonly=True)
+    operation = fields.Selection(OPERATIONS, required=True, readonly=True)
     user_id = fields.Many2one("res.users", string="User", index=True, readonly=True, ondelete="restrict")
     timestamp = fields.Datetime(required=True, index=True, readonly=True)
     changes = fields.Text(string="Changes (JSON)", readonly=True)
     ip_address = fields.Char(string="IP address", readonly=True)
     user_agent = fields.Char(string="User agent", readonly=True)
     device = fields.Char(readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", index=True, readonly=True, ondelete="restrict")
-    sequence = fields.Integer(readonly=True, index=True, help="Position in the company's hash chain once sealed.")
+    company_id = fields.Many2one("res.company", string="Company", readonly=True, ondelete="restrict")
+    sequence = fields.Integer(readonly=True, index="btree_not_null", help="Position in the company's hash chain once sealed.")
     prev_hash = fields.Char(string="Previous hash", readonly=True)
     hash = fields.Char(readonly=True)
     checkpoint_id = fields.Many2one(
-        "sales.document.audit.checkpoint", string="Checkpoint", readonly=True, index=True, ondelete="restrict"
+        "sales.document.audit.checkpoint", string="Checkpoint", readonly=True, index="btree_not_null", ondelete="restrict"
     )
     active = fields.Boolean(default=True, readonly=True, help="Archived rows are kept, out of the default views.")
     sealed = fields.Boolean(compute="_compute_sealed", search="_search_sealed")

@@ -18,6 +18,11 @@ COLUMN_CASTS = {"varchar": SQL("varchar"), "int4": SQL("int4"), "timestamp": SQL
 VALUES_ROW = "(" + ", ".join(["%s"] * (len(INSERT_COLUMNS) + 1)) + ")"
 # The parts of that INSERT that depend only on INSERT_COLUMNS (built once).
 _INSERT_PARTS = {}
+# A plain INSERT of audit rows: its head, and one row of its VALUES list.
+INSERT_HEAD = SQL(
+    "INSERT INTO sales_document_audit_log (%s, active)", SQL(", ").join(SQL.identifier(c) for c in INSERT_COLUMNS)
+)
+INSERT_ROW = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ", TRUE)"
 
 
 class SalesDocumentAuditLogCapture(models.Model):
@@ -111,8 +116,8 @@ class SalesDocumentAuditLogCapture(models.Model):
         cr = self.env.cr
         try:
             # Documents not deleted through the ORM still exist: their values
-            # come from the cache and the INSERT checks they exist, which
-            # spares a query per model.
+            # come from the cache; the INSERT checks that those a cascade may
+            # have deleted exist, which spares a query per model.
             rows = log._prepare_change_rows(buffer, assume_alive=True)
         except MissingError:
             # One was deleted behind the ORM (a cascade) with values not in cache.
@@ -122,8 +127,11 @@ class SalesDocumentAuditLogCapture(models.Model):
             self._insert_rows(cr, rows)
             return
         docs = buffer["docs"]
-        alive = [docs[(row["res_model"], row["res_id"])]["op"] != "unlink" for row in rows]
-        gone = self._insert_rows_of_existing(cr, rows, alive)
+        check = [
+            docs[(row["res_model"], row["res_id"])]["op"] != "unlink" and self.env[row["res_model"]]._audit_may_vanish()
+            for row in rows
+        ]
+        gone = self._insert_rows_of_existing(cr, rows, check)
         if gone:
             # Rows for what the database no longer has: deleted, as unlink rows.
             rows = log._prepare_change_rows(dict(buffer, docs={key: docs[key] for key in gone}))
@@ -347,13 +355,9 @@ class SalesDocumentAuditLogCapture(models.Model):
         if not rows:
             return []
         self._check_row_columns(rows)
-        placeholders = SQL(", ").join(
-            SQL("(%s, TRUE)", SQL(", ").join(SQL("%s", row[column] if row[column] is not False else None) for column in INSERT_COLUMNS))
+        values = SQL(", ").join(
+            SQL(INSERT_ROW, *(row[column] if row[column] is not False else None for column in INSERT_COLUMNS))
             for row in rows
         )
-        cr.execute(SQL(
-            "INSERT INTO sales_document_audit_log (%s, active) VALUES %s RETURNING id",
-            SQL(", ").join(SQL.identifier(column) for column in INSERT_COLUMNS),
-            placeholders,
-        ))
+        cr.execute(SQL("%s VALUES %s RETURNING id", INSERT_HEAD, values))
         return [row[0] for row in cr.fetchall()]

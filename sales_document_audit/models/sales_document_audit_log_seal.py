@@ -58,7 +58,7 @@ class SalesDocumentAuditLogSeal(models.Model):
                 self._sd_check_new_chain(company_id)
             cr.execute(SQL(
                 """SELECT hash, sequence FROM sales_document_audit_log
-                    WHERE company_id IS NOT DISTINCT FROM %s AND hash IS NOT NULL
+                    WHERE company_id IS NOT DISTINCT FROM %s AND hash IS NOT NULL AND sequence IS NOT NULL
                     ORDER BY sequence DESC LIMIT 1""",
                 company_id,
             ))

@@ -163,6 +163,23 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         return self.display_name
 
     @api.model
+    @tools.ormcache()
+    def _audit_may_vanish(self):
+        """Whether the database can delete a record of this model behind the ORM.
+
+        It can when one of its stored many2one fields cascades on delete (or
+        it is an ``_inherits`` child): deleting the referenced record through
+        the ORM removes it in SQL, and the capture never hears of it. Its
+        rows are then inserted only if it still exists, and one that is gone
+        gets an unlink row. The sales documents themselves reference nothing
+        that way: their rows are inserted without asking the database.
+        """
+        return bool(self._inherits) or any(
+            field.type == "many2one" and field.store and field.ondelete == "cascade"
+            for field in self._fields.values()
+        )
+
+    @api.model
     @tools.ormcache("written")
     def _audit_watched_fields(self, written=frozenset()):
         """The audited fields a write of ``written`` (a frozenset) may change.

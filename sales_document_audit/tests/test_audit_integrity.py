@@ -60,6 +60,28 @@ class TestAuditIntegrity(AuditCase):
                 self._raw(query)
         self.assertTrue(log.exists())
 
+    def test_a_new_row_enters_five_indexes_only(self):
+        # Each audited write inserts a row: every index of the trail costs every write.
+        self.env.cr.execute("""
+            SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sales_document_audit_log'
+        """)
+        indexes = dict(self.env.cr.fetchall())
+        unconditional = sorted(name for name, definition in indexes.items() if " WHERE " not in definition)
+        self.assertEqual(unconditional, [
+            "sales_document_audit_log__timestamp_index",
+            "sales_document_audit_log__user_id_index",
+            "sales_document_audit_log_document_idx",
+            "sales_document_audit_log_pkey",
+        ])
+        partial = {name: definition.split(" WHERE ")[1] for name, definition in indexes.items() if " WHERE " in definition}
+        self.assertEqual(partial, {
+            # Holds the new rows until they are sealed.
+            "sales_document_audit_log_unsealed_idx": "(hash IS NULL)",
+            # Filled by the sealing job only.
+            "sales_document_audit_log__sequence_index": "(sequence IS NOT NULL)",
+            "sales_document_audit_log__checkpoint_id_index": "(checkpoint_id IS NOT NULL)",
+        })
+
     def test_unsealed_rows_accept_only_their_seal(self):
         order = self._create_order()
         self._commit_point()

@@ -196,6 +196,30 @@ class TestRoleMatrix(AuditCase, HttpCase):
                             )
         self.assertFalse(mismatches, "\n".join(mismatches))
 
+    def test_accountant_pays_an_invoice_of_an_order_over_xmlrpc(self):
+        # The accountant may not change the order, yet paying its invoice notes it in the order's chatter.
+        order = self._create_order()
+        order.action_confirm()
+        self._deliver(order)
+        invoice = self._invoice(order)
+        accountant = self.users["accountant"]
+        context = {"active_model": "account.move", "active_ids": invoice.ids}
+        self.env.flush_all()
+        wizard_id = self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, accountant.id, f"{accountant.login}-pw", "account.payment.register", "create",
+            [{}], {"context": context},
+        )
+        self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, accountant.id, f"{accountant.login}-pw", "account.payment.register",
+            "action_create_payments", [[wizard_id]], {"context": context},
+        )
+        self.env.invalidate_all()
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertIn(f"Invoice {invoice.name} paid", order.message_ids.mapped("body")[0])
+        self.assertEqual(order.message_ids[0].author_id, accountant.partner_id)
+        # The order itself stays out of the accountant's reach.
+        self.assertEqual(self._call(accountant, "sale.order", "write", [order.ids, {"client_order_ref": "x"}]), RULE)
+
     def test_portal_user_reads_own_documents_only_through_the_portal(self):
         own = self._documents(self.customer, self.salesman)
         others = self._documents(self.other_customer, self.salesman_2)

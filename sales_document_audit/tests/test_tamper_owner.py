@@ -81,27 +81,50 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, CommittedDataMixin, BaseCase):
     # The owner's tools
     # ------------------------------------------------------------------
 
-    def _connect(self):
-        return psycopg2.connect(**sql_db.connection_info_for(self.dbname)[1])
+    def _connect(self, dbname=None):
+        return psycopg2.connect(**sql_db.connection_info_for(dbname or self.dbname)[1])
 
-    def _dsn(self):
-        params = sql_db.connection_info_for(self.dbname)[1]
+    def _dsn(self, dbname=None):
+        params = sql_db.connection_info_for(dbname or self.dbname)[1]
         if "dsn" in params:
             return params["dsn"]
         names = {"database": "dbname", "host": "host", "port": "port", "user": "user", "password": "password"}
         return " ".join(f"{names[key]}={value}" for key, value in params.items() if key in names and value)
 
-    def _psql(self, sql):
-        """Run ``sql`` with psql in one transaction, as the owner Odoo connects as."""
+    def _pg_env(self):
+        """Environment of the PostgreSQL client programs: the server and role Odoo connects with."""
         params = sql_db.connection_info_for(self.dbname)[1]
         env = dict(os.environ)
         for key, variable in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER"), ("password", "PGPASSWORD")):
             if params.get(key):
                 env[variable] = str(params[key])
+        return env
+
+    def _psql(self, sql, dbname=None):
+        """Run ``sql`` with psql in one transaction, as the owner Odoo connects as."""
         subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.dbname, "-1", "-c", sql],
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dbname or self.dbname, "-1", "-c", sql],
+            check=True, env=self._pg_env(), capture_output=True, text=True,
+        )
+
+    def _copy_trail_database(self):
+        """A database holding a copy of the trail: what the verifier reads when it is run
+        on a restored backup, and where the owner can drop tables without harming the
+        other tests. Returns its name; it is dropped when the test ends."""
+        name = f"{self.dbname}_trail_copy"[:63]
+        env = self._pg_env()
+        subprocess.run(["dropdb", "--if-exists", name], check=True, env=env, capture_output=True)
+        subprocess.run(["createdb", name], check=True, env=env, capture_output=True)
+        self.addCleanup(subprocess.run, ["dropdb", "--if-exists", name], check=False, env=env, capture_output=True)
+        dump = subprocess.run(
+            ["pg_dump", "--no-owner", "--no-acl", "-d", self.dbname, "-t", "sales_document_audit_log",
+             "-t", "sales_document_audit_checkpoint", "-t", "ir_config_parameter"],
             check=True, env=env, capture_output=True, text=True,
         )
+        # Without ON_ERROR_STOP: the foreign keys to tables left out of the copy are refused, the rest loads.
+        subprocess.run(["psql", "-X", "-q", "-d", name], input=dump.stdout, check=True, env=env,
+                       capture_output=True, text=True)
+        return name
 
     def _wipe_company(self, alerts=True):
         """Remove the test company's trail (the owner can); with ``alerts``, its alerts too."""
@@ -175,9 +198,9 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, CommittedDataMixin, BaseCase):
         with self._committed() as env:
             return env["sales.document.audit.log"].verify_integrity(self.company_id)
 
-    def _verify_cli(self, *extra):
+    def _verify_cli(self, *extra, dbname=None):
         completed = subprocess.run(
-            [sys.executable, VERIFY_SCRIPT, "--dsn", self._dsn(), "--public-key", self.public_path,
+            [sys.executable, VERIFY_SCRIPT, "--dsn", self._dsn(dbname), "--public-key", self.public_path,
              "--anchor-dir", self.anchor_dir, "--company", str(self.company_id), "--json", *extra],
             capture_output=True, text=True, timeout=120, check=False,
         )
@@ -342,6 +365,47 @@ class TestTamperAsDatabaseOwner(AuditConfigMixin, CommittedDataMixin, BaseCase):
         self.assertBroken(result, "chain_restarted", reseeded[0])
         self.assertBroken(self._verify_cli(), "chain_restarted", reseeded[0])
         self.assertNotIn(result["first_broken_id"], ids)
+
+    def test_dropped_and_recreated_tables(self):
+        self._build_trail()
+        copy = self._copy_trail_database()
+        self.assertTrue(self._verify_cli(dbname=copy)["ok"], "the copy holds the intact trail")
+        connection = self._connect(copy)
+        try:
+            with connection, connection.cursor() as cursor:
+                # The owner drops both tables for real and makes them again, empty, as a
+                # reinstall would; the sealing job, which holds the key, then seals what comes.
+                cursor.execute("""
+                    CREATE TABLE log_again (LIKE sales_document_audit_log INCLUDING ALL);
+                    CREATE TABLE checkpoint_again (LIKE sales_document_audit_checkpoint INCLUDING ALL);
+                    DROP TABLE sales_document_audit_log, sales_document_audit_checkpoint CASCADE;
+                    ALTER TABLE log_again RENAME TO sales_document_audit_log;
+                    ALTER TABLE checkpoint_again RENAME TO sales_document_audit_checkpoint;
+                """)
+                cursor.execute(
+                    """INSERT INTO sales_document_audit_checkpoint
+                           (id, company_id, first_sequence, last_sequence, first_log_id, last_log_id, row_count,
+                            merkle_root, prev_hash, hash, sealed_at)
+                       VALUES (1, %s, 1, 2, 1, 2, 2, '', '', 'to be computed', now() at time zone 'utc')""",
+                    (self.company_id,),
+                )
+                for log_id, amount in ((1, 201), (2, 202)):
+                    cursor.execute(
+                        """INSERT INTO sales_document_audit_log
+                               (id, res_model, res_id, res_name, operation, user_id, timestamp, changes, device,
+                                company_id, active, sequence, prev_hash, hash, checkpoint_id)
+                           VALUES (%s, 'sale.order', %s, %s, 'write', %s, now() at time zone 'utc', %s, 'api', %s,
+                                   TRUE, %s, '', 'to be computed', 1)""",
+                        (log_id, amount, f"S{amount:05d}", SUPERUSER_ID,
+                         json.dumps({"fields": {"amount_total": [0.0, float(amount)]}}), self.company_id, log_id),
+                    )
+                self._rechain(cursor, attacker_key=self.key)
+        finally:
+            connection.close()
+        # The new chain is sound and signed with the right key: only the anchors tell.
+        self.assertTrue(self._verify_cli("--anchor-dir", "", dbname=copy)["ok"])
+        result = self._verify_cli(dbname=copy)
+        self.assertBroken(result, "chain_restarted", 1)
 
     def test_forged_checkpoint_signature(self):
         self._build_trail()

@@ -311,19 +311,47 @@ def drop_database(dbname, params):
         conn.close()
 
 
-def restore_database(dump_path, dbname, params=None, timeout=3600, jobs=1, pg_restore="pg_restore"):
+def restore_database(dump_path, dbname, params=None, timeout=3600, jobs=1, pg_restore="pg_restore",
+                     before_data=(), after_data=()):
     """Create ``dbname`` and load ``dump_path`` into it, stopping at the first error.
 
-    The database is dropped again when the restore fails.
+    ``before_data`` statements run once the tables exist and before any row
+    is loaded (e.g. a trigger that changes rows as they arrive),
+    ``after_data`` statements once everything is restored. The database is
+    dropped again when the restore fails.
     """
     create_database(dbname, params)
-    cmd = [pg_restore, "--exit-on-error", "--no-owner", "--no-privileges", f"--jobs={int(jobs)}",
-           f"--dbname={dbname}", dump_path]
+    base = [pg_restore, "--exit-on-error", "--no-owner", "--no-privileges", f"--dbname={dbname}"]
+    if before_data:
+        steps = [base + ["--section=pre-data", dump_path],
+                 base + [f"--jobs={int(jobs)}", "--section=data", "--section=post-data", dump_path]]
+    else:
+        steps = [base + [f"--jobs={int(jobs)}", dump_path]]
+    deadline = time.monotonic() + timeout
     try:
-        _run_streaming(cmd, pg_environ(params), _NullSink(), time.monotonic() + timeout, "pg_restore")
+        for index, cmd in enumerate(steps):
+            _run_streaming(cmd, pg_environ(params), _NullSink(), deadline, "pg_restore")
+            if index == 0 and before_data:
+                _execute(dbname, params, before_data)
+        if after_data:
+            _execute(dbname, params, after_data)
     except BaseException:
         drop_database(dbname, params)
         raise
+
+
+def _execute(dbname, params, statements):
+    conn = connect(dbname, params)
+    try:
+        with conn, conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    except psycopg2.Error as exc:
+        raise DumpError(
+            _lt("Cannot prepare database %(database)s: %(error)s"), database=dbname, error=str(exc).strip()
+        ) from None
+    finally:
+        conn.close()
 
 
 class _NullSink:

@@ -298,7 +298,7 @@ class SalesDocumentBackup(models.Model):
             "database": dbname,
             "archive_path": archive_path,
             "public_key": settings.public_key_path(),
-            "db_params": settings.db_params(),
+            "db_params": settings.dump_params(),
             "filestore": settings.filestore(dbname),
             "timeout": settings.timeout(),
             "pg_dump": settings.get_option("pg_dump", "pg_dump"),

@@ -3,14 +3,20 @@ import logging
 import os
 import uuid
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from .. import settings
 from ..errors import error_text
 from ..lib import archive, crypto, manifest, storage
 
 _logger = logging.getLogger(__name__)
+
+# Advisory lock key of a company's journal sender (second key: the company id).
+SEND_LOCK = 0x5DB0501
 
 # Models journaled, with the one2many holding their lines.
 JOURNALED_MODELS = {
@@ -191,9 +197,13 @@ class SalesDocumentBackupJournal(models.Model):
         destinations = self.env["sales.document.backup.destination"].search(
             [("company_id", "=", company.id), ("journal_enabled", "=", True)]
         )
+        if not destinations or not self._lock_sender(company):
+            return Backup
         entries = self.search([("state", "=", "queued"), ("company_id", "=", company.id)], order="id")
+        if not self._lock_queued(entries):
+            return Backup
         extras = self._get_batch_extras(company)
-        if not (entries or extras) or not destinations:
+        if not (entries or extras):
             return Backup
         last = self.search([("state", "=", "sent"), ("company_id", "=", company.id)], order="sequence desc", limit=1)
         stamp = fields.Datetime.now()
@@ -243,6 +253,33 @@ class SalesDocumentBackupJournal(models.Model):
                     "backup_id": batch.id,
                 })
         return batch
+
+    @api.model
+    def _lock_sender(self, company):
+        """Whether this transaction may send ``company``'s journal now.
+
+        Several servers run the journal job: a transaction-scoped advisory
+        lock makes one of them the sender; the others skip the company (its
+        entries go in the sender's batch or in the next one).
+        """
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", SEND_LOCK, company.id))
+        return self.env.cr.fetchone()[0]
+
+    def _lock_queued(self, entries):
+        """Lock ``entries`` for sending; False when another transaction, committed
+        after this one's snapshot, has sent or is sending them."""
+        if not entries:
+            return True
+        self.flush_model(["state"])
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(SQL(
+                    "SELECT id FROM %s WHERE id = ANY(%s) AND state = 'queued' FOR NO KEY UPDATE NOWAIT",
+                    SQL.identifier(self._table), entries.ids,
+                ))
+                return len(self.env.cr.fetchall()) == len(entries)
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+            return False
 
     @api.model
     def _write_batch(self, path, public_key, chained, extras=None, printed=None):

@@ -15,6 +15,23 @@ from ..lib import archive, crypto, dump, manifest, storage
 _logger = logging.getLogger(__name__)
 
 
+# A server without ``db_name`` (or whose ``dbfilter`` matches the scratch
+# database) runs the scheduled jobs of every database it can list: a cron
+# worker must never find an active job in the scratch database, not even
+# between the restore of the ir_cron rows and the neutralization. Every job
+# row is loaded inactive by a trigger created before the data arrives.
+HOLD_SCHEDULED_JOBS = (
+    "CREATE FUNCTION sdb_restore_hold_job() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN NEW.active := false; RETURN NEW; END $$",
+    "CREATE TRIGGER sdb_restore_hold_job BEFORE INSERT ON ir_cron "
+    "FOR EACH ROW EXECUTE FUNCTION sdb_restore_hold_job()",
+)
+RELEASE_HOLD = (
+    "DROP TRIGGER sdb_restore_hold_job ON ir_cron",
+    "DROP FUNCTION sdb_restore_hold_job()",
+)
+
+
 class SalesDocumentBackupRestoreTest(models.Model):
     """Proof that a backup can be restored: the archive is downloaded,
     decrypted and restored into a scratch database, which is neutralized and
@@ -115,6 +132,7 @@ class SalesDocumentBackupRestoreTest(models.Model):
             extracted["dump_path"], scratch, params, timeout=settings.timeout(),
             jobs=int(settings.get_option("restore_jobs", 2)),
             pg_restore=settings.get_option("pg_restore", "pg_restore"),
+            before_data=HOLD_SCHEDULED_JOBS, after_data=RELEASE_HOLD,
         )
         lines.append(_("Database restored into %(db)s (pg_restore stops at the first error).", db=scratch))
         conn = dump.connect(scratch, params)

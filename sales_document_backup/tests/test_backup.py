@@ -3,10 +3,12 @@ import json
 import os
 import shutil
 import tempfile
+from unittest.mock import patch
 
 from odoo.tests import TransactionCase, tagged
 
-from .common import BackupConfigMixin, MotoS3, key_pair
+from ..models import sales_document_backup_restore_test
+from .common import BackupConfigMixin, MotoS3, free_port, key_pair
 
 FAKE_KILLED_DUMP = """#!/bin/sh
 head -c 200000 /dev/urandom
@@ -109,6 +111,26 @@ class TestFullBackup(BackupConfigMixin, TransactionCase):
         self.assertEqual(dashboard.last_verified_backup_id, self.backup)
         self.assertEqual(dashboard.status, "ok", dashboard.status_message)
 
+    def test_restore_test_never_shows_an_active_scheduled_job(self):
+        """A multi-database server's cron worker lists every database: the scratch
+        database must hold no active job at any moment, even before it is neutralized."""
+        self.env.cr.execute("SELECT count(*) FROM ir_cron WHERE active")
+        self.assertGreater(self.env.cr.fetchone()[0], 0, "the backed-up database has active jobs")
+        seen = []
+        real_neutralize = sales_document_backup_restore_test.neutralize_database
+
+        def inspect_then_neutralize(scratch_cr):
+            scratch_cr.execute("SELECT count(*) FROM ir_cron WHERE active")
+            seen.append(scratch_cr.fetchone()[0])
+            scratch_cr.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'sdb_restore_hold_job'")
+            seen.append(scratch_cr.fetchone()[0])
+            return real_neutralize(scratch_cr)
+
+        with patch.object(sales_document_backup_restore_test, "neutralize_database", inspect_then_neutralize):
+            test = self._action_record(self.env, self.backup.action_restore_test())
+        self.assertEqual(test.state, "passed", test.report)
+        self.assertEqual(seen, [0, 0], "restored jobs are inactive as they arrive, and the hold is removed")
+
     def test_restore_test_with_wrong_key_fails_and_alerts(self):
         self._set_option("private_key", key_pair("other")[0])
         test = self._action_record(self.env, self.backup.action_restore_test())
@@ -176,6 +198,16 @@ class TestBackupFailures(BackupConfigMixin, TransactionCase):
         for root, _dirs, files in os.walk(self.local_dir):
             found += [os.path.join(root, f) for f in files]
         return found
+
+    def test_dump_reads_from_the_configured_standby(self):
+        """With sales_backup_dump_host/port, pg_dump connects there (here: a closed port), not to the server's database."""
+        closed_port = free_port()
+        self._set_option("dump_host", "127.0.0.1")
+        self._set_option("dump_port", str(closed_port))
+        backup = self._backup_now(self.local)
+        self.assertEqual(backup.state, "failed")
+        self.assertIn(str(closed_port), backup.error)
+        self.assertFalse(self._listing(), "nothing is stored when the dump fails")
 
     def test_missing_public_key_refuses_backup(self):
         self._set_option("public_key", "")

@@ -3,11 +3,13 @@ import shutil
 import tempfile
 
 from odoo.exceptions import UserError
+from odoo.sql_db import db_connect
 from odoo.tests import Form, tagged
 
 from odoo.addons.sales_document_registry.tests.common import SalesDocumentCase
 
 from ..lib import manifest
+from ..models.sales_document_backup_journal import SEND_LOCK
 from .common import BackupConfigMixin, MotoS3, key_pair
 
 
@@ -78,6 +80,20 @@ class TestDocumentJournal(BackupConfigMixin, SalesDocumentCase):
         self.assertEqual(entry_2.prev_hash, sent[-1].entry_hash)
         self.assertEqual(entry_2.sequence, sent[-1].sequence + 1)
         self.assertEqual(batch_2.state, "done")
+
+    def test_one_sender_per_company_when_several_servers_run_the_job(self):
+        """While another server's transaction sends a company's journal, this one skips it."""
+        order = self._create_order()
+        order.action_confirm()
+        self.env.flush_all()
+        with db_connect(self.env.cr.dbname).cursor() as other:
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SEND_LOCK, self.env.company.id])
+            self.assertFalse(self.Journal._cron_send_journal(), "no second batch while another sender works")
+            self.assertEqual(self._entries(order).state, "queued")
+            other.rollback()
+        batch = self.Journal._cron_send_journal()
+        self.assertEqual(batch.state, "done", batch.error)
+        self.assertEqual(self._entries(order).state, "sent")
 
     def test_salesperson_confirmation_is_journaled(self):
         """A salesperson without any backup right still gets the order journaled."""

@@ -7,7 +7,7 @@ from .sales_service_level import REQUEST_TYPES
 # Written only by the server: the customer's rating (through Odoo's rating
 # machinery) and the state derived from the stage. Neither a client's write
 # nor an import may set them.
-PROTECTED_FIELDS = frozenset({"rating", "rating_comment", "rating_date", "state", "stage_history_ids"})
+PROTECTED_FIELDS = frozenset({"rating", "rating_comment", "rating_date", "state", "stage_history_ids", "date_closed"})
 # What a customer (portal user) may give when filing a request; the rest
 # (responsible, stage, deadline...) is the company's to decide.
 PORTAL_FIELDS = frozenset({

@@ -112,7 +112,7 @@ class TestServiceRequest(ServiceCase):
     def test_server_owned_fields_are_refused(self):
         """Nobody writes the rating or the state by hand, whatever the client sends."""
         request = self._request()
-        for vals in ({"rating": 5}, {"rating_comment": "great"}, {"state": "done"}):
+        for vals in ({"rating": 5}, {"rating_comment": "great"}, {"state": "done"}, {"date_closed": "2026-01-01"}):
             with self.assertRaises(UserError):
                 request.with_user(self.service_user).write(vals)
             with self.assertRaises(UserError):
