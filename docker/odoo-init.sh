@@ -11,7 +11,7 @@
 set -euo pipefail
 
 db="${ODOO_DB:-sales_documents}"
-addons="sales_document_registry,sales_document_audit,sales_document_backup"
+addons="sales_document_registry,sales_document_audit,sales_document_backup,sales_document_service,sales_document_insight"
 
 export PGHOST="${HOST:-db}" PGPORT="${PORT:-5432}" PGUSER="${USER:-odoo}" \
        PGPASSWORD="${PASSWORD:-odoo}" PGCONNECT_TIMEOUT=10

@@ -79,3 +79,22 @@ def test_make_test_ha_is_wired():
                 if line.strip() and not line.lstrip().startswith("#")]
     assert "make test" in commands, "CI runs make test (set -e: a failure stops it)"
     assert commands.index("make test") < commands.index("LINT=0 make test-ha")
+
+
+def test_every_addon_is_mounted_and_installed_by_docker():
+    # A new addon of the repository reaches the containers only if compose mounts it.
+    addons = {path.parent.name for path in REPO.glob("*/__manifest__.py")}
+    services = compose()["services"]
+    for name in ("odoo", "odoo-2", "odoo-init"):
+        mounted = {
+            volume.split(":")[1].rsplit("/", 1)[1]
+            for volume in services[name]["volumes"] if ":/mnt/extra-addons/" in volume
+        }
+        assert mounted == addons, (name, sorted(addons ^ mounted))
+    # The init installs every addon that does not install itself with others.
+    script = (REPO / "docker" / "odoo-init.sh").read_text()
+    installed = set(next(line for line in script.splitlines() if line.startswith("addons=")).split('"')[1].split(","))
+    for addon in addons:
+        manifest = (REPO / addon / "__manifest__.py").read_text()
+        if '"auto_install": True' not in manifest:
+            assert addon in installed, addon
