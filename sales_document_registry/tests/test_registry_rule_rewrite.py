@@ -1,8 +1,14 @@
 """Record rules answered on the registry row: the same rows as the documents' own models."""
 
-from odoo import Command
+import threading
+import time
+import traceback
+
+from odoo import SUPERUSER_ID, Command
 from odoo.osv import expression
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tools import SQL
 
 from ..tools import registry_access, registry_store
 from .common import RegistryAccessRpcMixin, SalesDocumentCase
@@ -156,3 +162,92 @@ class TestRegistryRuleRewrite(RegistryAccessRpcMixin, HttpCase, SalesDocumentCas
         self.assertEqual(self.env["sales.document"].sudo()._document_access_domain(), [])
         domain = self.env["sales.document"].with_user(self.salesman)._document_access_domain()
         self.assertTrue(expression.is_leaf(domain[-1]))
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerSalespersonConcurrency(SalesDocumentCase):
+    """A customer's new salesperson and a concurrent write of their document: no stale row."""
+
+    def _row_partner_user(self, order_id):
+        with self._committed() as env:
+            env.cr.execute(SQL(
+                "SELECT partner_user_id FROM sales_document_row WHERE res_model = 'sale.order' AND res_id = %s",
+                order_id,
+            ))
+            return env.cr.fetchone()[0]
+
+    def _in_thread(self, statement):
+        """Run ``statement`` in a transaction of its own in a thread, retried on
+        the concurrency errors Odoo retries; return (thread, errors, failures)."""
+        errors, failures = [], []
+
+        def worker():
+            for _attempt in range(20):
+                try:
+                    with self.registry.cursor() as cr:
+                        cr.execute(SQL("SET LOCAL lock_timeout = '30s'"))
+                        cr.execute(statement)
+                        cr.commit()  # pylint: disable=invalid-commit
+                    return
+                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                    failures.append(type(error).__name__)
+                    time.sleep(0.5)
+                except Exception:  # reported by the test
+                    errors.append(traceback.format_exc())
+                    return
+            errors.append("never succeeded")
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        return thread, errors, failures
+
+    def test_no_stale_customer_salesperson_under_concurrency(self):
+        with self._committed() as env:
+            # Committed users (the test's own are not): the superuser and the administrator.
+            seller_a, seller_b = SUPERUSER_ID, env.ref("base.user_admin").id
+            customer = env["res.partner"].create({"name": "Race Customer", "is_company": True, "user_id": seller_a})
+            other = env["res.partner"].create({"name": "Race Other", "is_company": True, "user_id": seller_a})
+            order_id = env["sale.order"].create({"partner_id": other.id}).id
+            customer_id, other_id = customer.id, other.id
+
+        def remove(env):
+            env.cr.execute(SQL("DELETE FROM sale_order WHERE id = %s", order_id))
+            env["res.partner"].browse([customer_id, other_id]).unlink()
+
+        self._cleanup_committed(remove)
+
+        # 1. The document moves to the customer (not committed yet) while the
+        # customer's salesperson changes: the change waits, then sees the row.
+        with self.registry.cursor() as cr:
+            cr.execute(SQL(
+                "UPDATE sale_order SET partner_id = %(p)s, commercial_partner_id = %(p)s WHERE id = %(o)s",
+                p=customer_id, o=order_id,
+            ))
+            thread, errors, failures = self._in_thread(
+                SQL("UPDATE res_partner SET user_id = %s WHERE id = %s", seller_b, customer_id)
+            )
+            thread.join(timeout=2)
+            # Refused (and retried) while the document's transaction runs.
+            self.assertTrue(failures)
+            cr.commit()  # pylint: disable=invalid-commit
+        thread.join(timeout=60)
+        self.assertFalse(errors, errors)
+        self.assertEqual(self._row_partner_user(order_id), seller_b)
+
+        # 2. The customer's salesperson changes (not committed yet) while the
+        # document is written: the document waits, then reads the new salesperson.
+        with self.registry.cursor() as cr:
+            cr.execute(SQL("UPDATE res_partner SET user_id = %s WHERE id = %s", seller_a, customer_id))
+            thread, errors, failures = self._in_thread(
+                SQL("UPDATE sale_order SET amount_total = amount_total + 1 WHERE id = %s", order_id)
+            )
+            thread.join(timeout=2)
+            self.assertTrue(thread.is_alive(), "the document waits for the salesperson change")
+            cr.commit()  # pylint: disable=invalid-commit
+        thread.join(timeout=60)
+        self.assertFalse(errors, errors)
+        # It read the customer before the change committed: refused once, then retried.
+        self.assertTrue(failures)
+        self.assertEqual(self._row_partner_user(order_id), seller_a)
+        with self._committed() as env:
+            self.assertFalse(any(env["sales.document"]._store_differences().values()))

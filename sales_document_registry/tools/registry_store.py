@@ -326,9 +326,9 @@ def _upsert(source, rows):
     """INSERT the registry rows of ``rows`` (a relation aliased ``t``), updating changed ones.
 
     The customers are read ``FOR KEY SHARE`` (what a foreign key check takes):
-    it never waits for ordinary writes of a customer, but a change of the
-    customer's salesperson (see :func:`_partner_functions`) waits for it and
-    it for that change, so that ``partner_user_id`` is never read stale.
+    it never waits for ordinary writes of a customer, but it and a change of
+    the customer's salesperson exclude each other (see
+    :func:`_partner_functions`), so that ``partner_user_id`` is not read stale.
     """
     updated = [column for column in COLUMNS if column != "id"]
     return SQL(
@@ -388,9 +388,15 @@ def _document_functions(source):
 def _partner_functions():
     """Follow a change of a customer's salesperson onto the registry rows of the customer.
 
-    The ``FOR UPDATE`` lock waits for the transactions that are writing
-    documents of these customers (they hold ``FOR KEY SHARE``, see
-    :func:`_upsert`); the update that follows then sees their rows.
+    Odoo's transactions are REPEATABLE READ: this update sees no document row
+    written by a transaction that has not committed before it started. A
+    transaction writing documents of these customers holds ``FOR KEY SHARE``
+    on them (see :func:`_upsert`): while one does, the ``FOR UPDATE NOWAIT``
+    below fails with a lock error, which Odoo retries (with a new snapshot,
+    which then sees that document). The other way round, a document written
+    while the change is not committed waits on its ``FOR KEY SHARE`` and,
+    once the change commits, fails to serialize and is retried: it then
+    reads the new salesperson.
     """
     prefix = f"sd_sync_{PARTNER_TABLE}"
     changed = SQL(
@@ -400,7 +406,7 @@ def _partner_functions():
         f"{prefix}_upd",
         SQL(
             """IF EXISTS (%(changed)s) THEN
-                 PERFORM 1 FROM %(partners)s WHERE id IN (%(changed)s) ORDER BY id FOR UPDATE;
+                 PERFORM 1 FROM %(partners)s WHERE id IN (%(changed)s) ORDER BY id FOR UPDATE NOWAIT;
                  UPDATE %(rows)s r SET partner_user_id = p.user_id FROM %(partners)s p
                   WHERE p.id IN (%(changed)s) AND r.partner_id = p.id
                     AND r.partner_user_id IS DISTINCT FROM p.user_id;
