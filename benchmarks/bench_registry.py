@@ -23,16 +23,39 @@ to --rows registry rows: a quarter each of orders (2-3 lines), deliveries
 payments, over two years, a fifth of them tagged. With --reuse (or --keep) the
 database is kept and a later run measures again without generating.
 
-Each query runs through the ORM as the administrator (not the superuser, so
-the record rules apply) the way the web client asks for it: a list view
-(web_search_read, 80 rows, default order, count up to 10,000) or a pivot
-(read_group). The same query on sale.order alone is the baseline; the two
-are interleaved, with the ORM cache cleared before every call. Reports p50
-and p95 of both, and the plan (EXPLAIN ANALYZE) of the slowest SQL statement
-of each registry query in the JSON file.
+Each query runs through the ORM (never as the superuser: the record rules
+apply) the way the web client asks for it: a list view (web_search_read, 80
+rows, default order, count up to 10,000) or a pivot (read_group), as each
+role of --roles: the administrator; the salesperson with the most orders with
+Odoo's own "own documents" rules (plain Sales / User: Own Documents Only);
+the same salesperson with the strict "own customers" rules of the audit addon
+(set on Odoo's rules and added for deliveries and payments, as the addon
+does, for the run only); and a sales manager. The same query on sale.order
+alone as the same user is the baseline; the two are interleaved, with the
+ORM cache cleared before every call. Reports p50 and p95 of both, and the
+plan (EXPLAIN ANALYZE) of the slowest SQL statement of each registry query in
+the JSON file.
 """
 
 ADMIN_UID = 2
+ROLES = ("admin", "salesman", "manager", "strict")
+
+# The audit addon's strict "own customers" rules (sales_document_audit,
+# models/salesman_rules.py and security/), with the company setting on.
+STRICT_RULES = {
+    "sale.sale_order_personal_rule":
+        "['|', ('user_id', '=', user.id), ('partner_id.commercial_partner_id.user_id', '=', user.id)]",
+    "sale.account_invoice_rule_see_personal":
+        "[('move_type', 'in', ('out_invoice', 'out_refund')), '|', ('invoice_user_id', '=', user.id), "
+        "('commercial_partner_id.user_id', '=', user.id)]",
+}
+STRICT_NEW_RULES = {
+    "stock.model_stock_picking":
+        "['|', ('sale_id.user_id', '=', user.id), ('partner_id.commercial_partner_id.user_id', '=', user.id)]",
+    "account.model_account_payment":
+        "[('payment_type', '=', 'inbound'), ('partner_type', '=', 'customer'), '|', "
+        "('sd_sale_order_id.user_id', '=', user.id), ('partner_id.commercial_partner_id.user_id', '=', user.id)]",
+}
 COUNT_LIMIT = 10000
 TARGET_RATIO = 2.0
 TARGET_MS = 150.0
@@ -73,6 +96,8 @@ def add_arguments(parser):
     parser.add_argument("--warmup", type=int, default=3,
                         help="untimed calls per query and side first (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--roles", default=",".join(ROLES),
+                        help=f"comma-separated roles to run the queries as (default {','.join(ROLES)})")
     parser.add_argument("--only", default="",
                         help="comma-separated query names to run (default all)")
     parser.add_argument("--max-ratio", type=float, default=TARGET_RATIO,
@@ -115,6 +140,13 @@ def _window(i):
 
 
 QUERIES = [
+    Query(
+        "all",
+        "list",
+        lambda f, i: [],
+        lambda f, i: [],
+        "no filter: the list as it opens",
+    ),
     Query(
         "customer",
         "list",
@@ -263,10 +295,50 @@ def _counts(env):
     return dict(cr.fetchall())
 
 
+def as_user(env, facts, uid):
+    """The environment of ``uid`` (record rules apply) in the generated company."""
+    context = {"allowed_company_ids": [facts["company_id"]], "tz": "UTC"}
+    return env(user=uid, context=context)
+
+
 def as_admin(env, facts):
     """The environment of the administrator (record rules apply) in the generated company."""
-    context = {"allowed_company_ids": [facts["company_id"]], "tz": "UTC"}
-    return env(user=ADMIN_UID, context=context)
+    return as_user(env, facts, ADMIN_UID)
+
+
+def busiest_salesperson(env):
+    """The salesperson with the most orders, and how many."""
+    env.cr.execute(SQL(
+        "SELECT user_id, count(*) FROM sale_order WHERE user_id IS NOT NULL GROUP BY user_id ORDER BY 2 DESC, 1 LIMIT 1"
+    ))
+    return env.cr.fetchone()
+
+
+def prepare_role(su_env, facts, role):
+    """The user id that plays ``role``, with the rules of the role set for this transaction."""
+    if role == "admin":
+        return ADMIN_UID
+    if role == "manager":
+        return su_env["res.users"].with_context(no_reset_password=True).create({
+            "name": "Bench Sales Manager",
+            "login": "bench.sales.manager",
+            "company_id": facts["company_id"],
+            "company_ids": [(6, 0, [facts["company_id"]])],
+            "groups_id": [(6, 0, [su_env.ref("sales_team.group_sale_manager").id])],
+        }).id
+    uid, _orders = busiest_salesperson(su_env)
+    if role == "strict":
+        for xmlid, domain in STRICT_RULES.items():
+            su_env.ref(xmlid).domain_force = domain
+        salesman_group = su_env.ref("sales_team.group_sale_salesman")
+        for model_xmlid, domain in STRICT_NEW_RULES.items():
+            su_env["ir.rule"].create({
+                "name": f"Own customers ({model_xmlid})",
+                "model_id": su_env.ref(model_xmlid).id,
+                "domain_force": domain,
+                "groups": [(4, salesman_group.id)],
+            })
+    return uid
 
 
 def measure_queries(env, facts, queries, warmup, repeat, progress=True):
@@ -330,47 +402,62 @@ def run(args, session):
         log(f"registry rows: {sum(counts.values())} {counts}")
 
     selected = [q for q in QUERIES if not args.only or q.name in args.only.split(",")]
+    # The strict rules change the salesperson's rules: that role comes last.
+    roles = [role for role in ROLES if role in args.roles.split(",")]
+    by_role = {}
     with session.environment(dbname) as su_env:
-        env = as_admin(su_env, facts)
-        samples, found = measure_queries(env, facts, selected, args.warmup, args.repeat)
-        plans = {query.name: slowest_statement_plan(env, query, facts) for query in selected}
-        env.cr.rollback()
-    return _result(args, dbname, facts, counts, selected, samples, found, plans)
+        for role in roles:
+            uid = prepare_role(su_env, facts, role)
+            su_env.flush_all()
+            env = as_user(su_env, facts, uid)
+            log(f"as {role} (uid {uid})")
+            samples, found = measure_queries(env, facts, selected, args.warmup, args.repeat)
+            plans = {query.name: slowest_statement_plan(env, query, facts) for query in selected}
+            by_role[role] = (uid, samples, found, plans)
+        # Nothing of the roles (users, rules) is kept.
+        su_env.cr.rollback()
+    return _result(args, dbname, facts, counts, selected, by_role)
 
 
-def _result(args, dbname, facts, counts, selected, samples, found, plans):
+def _result(args, dbname, facts, counts, selected, by_role):
     measurements = []
     details = {}
-    for query in selected:
-        reg = summarize(samples[query.name]["registry"])
-        base = summarize(samples[query.name]["order"])
-        rows = found[query.name]
-        avg = {side: sum(v) / len(v) for side, v in rows.items()}
-        note = f"{query.kind}; rows found: {avg['registry']:.0f} vs {avg['order']:.0f}"
-        measurements += [
-            Measurement(f"{query.name} p50", reg.p50, unit="ms", baseline=base.p50, note=note),
-            Measurement(f"{query.name} p95", reg.p95, unit="ms", baseline=base.p95,
-                        max_ratio=args.max_ratio, max_value=args.max_ms, note=query.note),
-        ]
-        details[query.name] = {"registry": reg.as_dict(), "sale.order": base.as_dict(),
-                               "rows_found_avg": avg}
-    slowest = max(selected, key=lambda q: summarize(samples[q.name]["registry"]).p95)
-    plan = plans[slowest.name]
-    print(f"\nSlowest registry query: {slowest.name}; its slowest statement "
-          f"({plan['slowest_ms']} ms):\n{plan['sql']}\n")
-    print("\n".join(plan["plan"]))
+    plans_by_role = {}
+    slowest_by_role = {}
+    for role, (uid, samples, found, plans) in by_role.items():
+        details[role] = {"uid": uid, "queries": {}}
+        for query in selected:
+            reg = summarize(samples[query.name]["registry"])
+            base = summarize(samples[query.name]["order"])
+            rows = found[query.name]
+            avg = {side: sum(v) / len(v) for side, v in rows.items()}
+            note = f"{query.kind}; rows found: {avg['registry']:.0f} vs {avg['order']:.0f}"
+            measurements += [
+                Measurement(f"{role}: {query.name} p50", reg.p50, unit="ms", baseline=base.p50, note=note),
+                Measurement(f"{role}: {query.name} p95", reg.p95, unit="ms", baseline=base.p95,
+                            max_ratio=args.max_ratio, max_value=args.max_ms, note=query.note),
+            ]
+            details[role]["queries"][query.name] = {
+                "registry": reg.as_dict(), "sale.order": base.as_dict(), "rows_found_avg": avg,
+            }
+        slowest = max(selected, key=lambda q, samples=samples: summarize(samples[q.name]["registry"]).p95)
+        plan = plans[slowest.name]
+        slowest_by_role[role] = slowest.name
+        plans_by_role[role] = plans
+        print(f"\nSlowest registry query as {role}: {slowest.name}; its slowest statement "
+              f"({plan['slowest_ms']} ms):\n{plan['sql']}\n")
+        print("\n".join(plan["plan"]))
     return BenchResult(
         measurements,
         title=(f"Registry at {sum(counts.values()):,} rows vs sale.order alone "
-               f"({args.repeat} calls each, as the administrator)"),
+               f"({args.repeat} calls each, as {', '.join(by_role)})"),
         extra={
             "database": dbname,
             "registry_rows": counts,
             "generation": {k: v for k, v in facts.items()
                            if k not in ("customers", "users", "teams", "tags", "products")},
-            "queries": details,
-            "slowest_registry_query": slowest.name,
-            "explain_slowest": plan,
-            "explain": plans,
+            "roles": details,
+            "slowest_registry_query": slowest_by_role,
+            "explain": plans_by_role,
         },
     )

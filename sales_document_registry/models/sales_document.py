@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError
 from odoo.osv import expression
 from odoo.tools import SQL, date_utils
 
-from ..tools import registry_store
+from ..tools import registry_access, registry_store
 from .sales_document_mixin import DOC_TYPES
 
 _logger = logging.getLogger(__name__)
@@ -47,6 +47,12 @@ class SalesDocument(models.Model):
     name = fields.Char(string="Number", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    partner_user_id = fields.Many2one(
+        "res.users",
+        string="Customer's Salesperson",
+        readonly=True,
+        help="The salesperson of the customer, which may differ from the document's.",
+    )
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     date = fields.Date(readonly=True)
@@ -105,39 +111,34 @@ class SalesDocument(models.Model):
 
     @api.model
     def _document_access_domain(self):
-        """Domain restricting rows to documents the current user may read."""
+        """Domain restricting rows to documents the current user may read.
+
+        Per document model, its record rules: on the row itself when the
+        row can answer them exactly (see ``tools/registry_access.py``),
+        otherwise as a sub-query on the document table. Models whose rules
+        read the same on the row share one condition (in the common case one
+        condition for every model, without ``res_model``).
+        """
         if self.env.su:
             return []
-        # Models whose record rules are the same company condition share one
-        # leaf (the common case: one condition for every model, no res_model).
-        by_company_rule = {}
+        sources = self._registry_layout().documents
+        on_row = {}
         parts = []
-        document_models = [source.model for source in self._registry_layout().documents]
-        for model in document_models:
-            Model = self.env[model]
+        for source in sources:
+            Model = self.env[source.model]
             if not Model.has_access("read"):
                 continue
-            rule_domain = self.env["ir.rule"]._compute_domain(model, "read")
-            if not rule_domain or self._is_company_domain(rule_domain):
-                # A row's company is its document's company: apply the
-                # multi-company rule to the row itself, without a sub-query.
-                by_company_rule.setdefault(repr(rule_domain), (rule_domain, []))[1].append(model)
-            else:
-                # Other record rules (own documents...) decide as a sub-query.
+            rule_domain = self.env["ir.rule"]._compute_domain(source.model, "read")
+            row_domain = registry_access.row_domain(source, rule_domain)
+            if row_domain is None:
                 query = Model.with_context(active_test=False)._search([])
-                parts.append([("res_model", "=", model), ("res_id", "in", query)])
-        for rule_domain, model_names in by_company_rule.values():
-            leaf = [] if len(model_names) == len(document_models) else [("res_model", "in", model_names)]
-            parts.append(expression.AND([leaf, rule_domain or []]) or expression.TRUE_DOMAIN)
+                parts.append([("res_model", "=", source.model), ("res_id", "in", query)])
+            else:
+                on_row.setdefault(repr(row_domain), (row_domain, []))[1].append(source.model)
+        for row_domain, model_names in on_row.values():
+            leaf = [] if len(model_names) == len(sources) else [("res_model", "in", model_names)]
+            parts.append(expression.AND([leaf, row_domain]) or expression.TRUE_DOMAIN)
         return expression.OR(parts) if parts else expression.FALSE_DOMAIN
-
-    @api.model
-    def _is_company_domain(self, domain):
-        """Whether every condition of ``domain`` is on ``company_id`` alone."""
-        return all(
-            not isinstance(leaf, (list, tuple)) or leaf[0] == "company_id"
-            for leaf in domain
-        )
 
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None):

@@ -6,6 +6,7 @@ method, and helpers that walk an order through the whole order-to-cash flow
 with Odoo's own code paths.
 """
 
+import xmlrpc.client
 from contextlib import contextmanager
 
 from odoo import SUPERUSER_ID, Command, api
@@ -197,3 +198,72 @@ class SalesDocumentCase(CommittedDataMixin, TransactionCase):
         return self.env["sales.document"].search([
             ("res_model", "=", records._name), ("res_id", "in", records.ids),
         ])
+
+
+class RegistryAccessRpcMixin:
+    """Compare, over XML-RPC as one user, the registry with the documents' own models.
+
+    For an ``HttpCase``: the user's password must be their login.
+    """
+
+    def _rpc_as(self, user, model, method, *args, **kwargs):
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, user.id, user.login, model, method, list(args), kwargs
+        )
+
+    def _expected_rows(self, user, context):
+        """Registry rows (sudo) whose document ``user`` reads through its own model."""
+        every_row = self.env["sales.document"].with_context(active_test=False).search([])
+        by_model = {}
+        for row in every_row:
+            by_model.setdefault(row.res_model, []).append(row)
+        expected = self.env["sales.document"]
+        for model, rows in by_model.items():
+            try:
+                readable = set(self._rpc_as(
+                    user, model, "search", [("id", "in", [row.res_id for row in rows])],
+                    context={**context, "active_test": False},
+                ))
+            except xmlrpc.client.Fault as error:
+                if "AccessError" not in error.faultString and "not allowed" not in error.faultString:
+                    raise
+                readable = set()
+            expected |= self.env["sales.document"].concat(*(row for row in rows if row.res_id in readable))
+        return expected
+
+    def assertRegistryMatchesModels(self, user, context=None):
+        """search, search_count, read_group and web_read_group of the registry as ``user``
+        give exactly the rows whose documents ``user`` reads."""
+        context = {"active_test": False, **(context or {})}
+        self.env.flush_all()
+        expected = self._expected_rows(user, context)
+        label = user.login
+        found = self._rpc_as(user, "sales.document", "search", [], context=context)
+        self.assertEqual(sorted(found), sorted(expected.ids), f"{label}: search")
+        count = self._rpc_as(user, "sales.document", "search_count", [], context=context)
+        self.assertEqual(count, len(expected), f"{label}: search_count")
+        by_state = {}
+        for row in expected:
+            by_state[row.state] = by_state.get(row.state, 0) + 1
+        groups = self._rpc_as(
+            user, "sales.document", "read_group", [], ["amount_total:sum"], ["state"], lazy=False, context=context
+        )
+        self.assertEqual({g["state"]: g["__count"] for g in groups}, by_state, f"{label}: read_group")
+        self.assertAlmostEqual(
+            sum(g["amount_total"] for g in groups), sum(expected.mapped("amount_total")), 2, f"{label}: amounts"
+        )
+        web = self._rpc_as(
+            user, "sales.document", "web_read_group", [], ["amount_total:sum"], ["doc_type"], lazy=False,
+            context=context,
+        )
+        by_type = {}
+        for row in expected:
+            by_type[row.doc_type] = by_type.get(row.doc_type, 0) + 1
+        self.assertEqual({g["doc_type"]: g["__count"] for g in web["groups"]}, by_type, f"{label}: web_read_group")
+        self.assertEqual(web["length"], len(by_type), f"{label}: web_read_group length")
+        return expected
+
+    def _access_parts(self, user, context=None):
+        """The registry's access domain for ``user``: whether it uses a sub-query on a document table."""
+        domain = self.env["sales.document"].with_user(user).with_context(**(context or {}))._document_access_domain()
+        return [leaf[0] for leaf in domain if isinstance(leaf, (list, tuple))]

@@ -41,3 +41,21 @@ class TestMigrations(TransactionCase):
         self.assertFalse(self._index_exists("stock_picking_sd_date_idx"))
         # A fresh install runs no migration; a second run finds nothing to do.
         script.migrate(self.env.cr, "18.0.1.0.0")
+
+    def test_18_0_1_2_0_fills_the_customer_salesperson(self):
+        """Rows of a store built before the column get their customer's salesperson."""
+        script = load_script("18.0.1.2.0", "pre-migrate")
+        salesperson = self.env["res.users"].create({"name": "Migration Seller", "login": "sd_migration_seller"})
+        customer = self.env["res.partner"].create({"name": "Migration Customer", "user_id": salesperson.id})
+        order = self.env["sale.order"].create({"partner_id": customer.id})
+        self.env.flush_all()
+        # What a database of the previous version holds: no such column.
+        self.env.cr.execute(SQL("ALTER TABLE sales_document_row DROP COLUMN partner_user_id CASCADE"))
+        script.migrate(self.env.cr, "18.0.1.1.0")
+        self.env.cr.execute(SQL(
+            "SELECT partner_user_id FROM sales_document_row WHERE res_model = 'sale.order' AND res_id = %s",
+            order.id,
+        ))
+        self.assertEqual(self.env.cr.fetchone()[0], salesperson.id)
+        self.env["sales.document"].init()
+        self.assertFalse(any(self.env["sales.document"]._store_differences().values()))

@@ -41,7 +41,8 @@ STAT_TABLE = "sales_document_row_stat"
 # update the same roll-up row (no lock conflict, no serialization failure).
 STAT_KEYS = ("company_id", "res_model", "doc_type", "state", "user_id", "team_id", "currency_id", "active")
 
-COLUMNS = (
+# What each source gives (``DocumentSource.select``), after ``id``.
+SOURCE_COLUMNS = (
     "id",
     "doc_type",
     "res_model",
@@ -59,6 +60,18 @@ COLUMNS = (
     "active",
 )
 
+# Columns the store derives itself, so that sources need not give them:
+# ``partner_user_id`` is the salesperson of the row's customer (``partner_id``
+# is already the commercial partner), kept by the triggers on the documents
+# and on ``res_partner``. Record rules on "the customer's salesperson" are
+# answered with it (see ``registry_access``).
+DERIVED_COLUMNS = ("partner_user_id",)
+
+COLUMNS = (*SOURCE_COLUMNS, *DERIVED_COLUMNS)
+
+# The table whose salesperson ``partner_user_id`` copies.
+PARTNER_TABLE = "res_partner"
+
 
 @dataclass(frozen=True)
 class DocumentSource:
@@ -67,8 +80,17 @@ class DocumentSource:
     table: str
     model: str
     kind: int  # 1 to 9, one per source: the store derives registry ids from it
-    select: str  # the COLUMNS after ``id``, in order, over alias ``t``
+    select: str  # the SOURCE_COLUMNS after ``id``, in order, over alias ``t``
     where: str = "TRUE"  # which rows are sales documents
+    # How record rules of ``model`` read on the registry row (see
+    # ``registry_access``): (field or path of the document, registry column)
+    # pairs, declared only where the column holds exactly that value on every
+    # row of the source. ``company_id`` maps to ``company_id`` for every source.
+    access_fields: tuple = ()
+    # Conditions every row of the source meets by its ``where``: (field,
+    # values) pairs; a rule leaf accepting at least these values is true on
+    # every row of the source.
+    access_conditions: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,14 @@ DOCUMENTS = (
                 WHEN 'cancel' THEN 'cancelled'
                 ELSE 'draft' END,
            t.id, COALESCE(t.active, TRUE)""",
+        access_fields=(
+            ("user_id", "user_id"),
+            ("team_id", "team_id"),
+            ("commercial_partner_id", "partner_id"),
+            ("partner_id.commercial_partner_id", "partner_id"),
+            ("commercial_partner_id.user_id", "partner_user_id"),
+            ("partner_id.commercial_partner_id.user_id", "partner_user_id"),
+        ),
     ),
     DocumentSource(
         "stock_picking",
@@ -119,6 +149,17 @@ DOCUMENTS = (
                 ELSE 'open' END,
            t.sale_id, TRUE""",
         "t.sale_id IS NOT NULL",
+        access_fields=(
+            # sd_user_id and sd_team_id are stored related fields of sale_id.
+            ("sd_user_id", "user_id"),
+            ("sale_id.user_id", "user_id"),
+            ("sd_team_id", "team_id"),
+            ("sale_id.team_id", "team_id"),
+            ("sd_commercial_partner_id", "partner_id"),
+            ("partner_id.commercial_partner_id", "partner_id"),
+            ("sd_commercial_partner_id.user_id", "partner_user_id"),
+            ("partner_id.commercial_partner_id.user_id", "partner_user_id"),
+        ),
     ),
     DocumentSource(
         "account_move",
@@ -134,6 +175,15 @@ DOCUMENTS = (
                 ELSE 'open' END,
            t.sd_sale_order_id, TRUE""",
         "t.move_type IN ('out_invoice', 'out_refund')",
+        access_fields=(
+            ("invoice_user_id", "user_id"),
+            ("team_id", "team_id"),
+            ("commercial_partner_id", "partner_id"),
+            ("partner_id.commercial_partner_id", "partner_id"),
+            ("commercial_partner_id.user_id", "partner_user_id"),
+            ("partner_id.commercial_partner_id.user_id", "partner_user_id"),
+        ),
+        access_conditions=(("move_type", ("out_invoice", "out_refund")),),
     ),
     DocumentSource(
         "account_payment",
@@ -149,6 +199,18 @@ DOCUMENTS = (
                 ELSE 'cancelled' END,
            t.sd_sale_order_id, TRUE""",
         "t.payment_type = 'inbound' AND t.partner_type = 'customer'",
+        access_fields=(
+            # sd_user_id and sd_team_id are stored related fields of sd_sale_order_id.
+            ("sd_user_id", "user_id"),
+            ("sd_sale_order_id.user_id", "user_id"),
+            ("sd_team_id", "team_id"),
+            ("sd_sale_order_id.team_id", "team_id"),
+            ("sd_commercial_partner_id", "partner_id"),
+            ("partner_id.commercial_partner_id", "partner_id"),
+            ("sd_commercial_partner_id.user_id", "partner_user_id"),
+            ("partner_id.commercial_partner_id.user_id", "partner_user_id"),
+        ),
+        access_conditions=(("payment_type", ("inbound",)), ("partner_type", ("customer",))),
     ),
 )
 
@@ -188,6 +250,7 @@ ROW_INDEXES = {
     "date_id": "(date DESC, id DESC)",
     "partner_date": "(partner_id, date DESC, id DESC)",
     "user_date": "(user_id, date DESC, id DESC)",
+    "partner_user_date": "(partner_user_id, date DESC, id DESC)",
     "team_date": "(team_id, date DESC)",
     "order": "(sale_order_id)",
     "res": "(res_model, res_id)",
@@ -210,8 +273,21 @@ def _is_kind(column, kinds):
 
 
 def _select(source):
-    """The COLUMNS of ``source``'s registry rows, id first, over alias ``t``."""
+    """The SOURCE_COLUMNS of ``source``'s registry rows, id first, over alias ``t``."""
     return SQL("%s, %s", _registry_id(SQL("t.id"), source.kind), SQL(source.select))
+
+
+def _source_rows(source, rows):
+    """SQL: the registry rows (all COLUMNS) of the documents of ``rows`` (a relation aliased ``t``)."""
+    return SQL(
+        "SELECT s.*, p.user_id FROM (SELECT %(select)s FROM %(rows)s t WHERE %(where)s) s (%(columns)s) "
+        "LEFT JOIN %(partners)s p ON p.id = s.partner_id",
+        select=_select(source),
+        rows=rows,
+        where=SQL(source.where),
+        columns=SQL(", ").join(SQL.identifier(column) for column in SOURCE_COLUMNS),
+        partners=SQL.identifier(PARTNER_TABLE),
+    )
 
 
 def _function(name, body):
@@ -247,13 +323,24 @@ def _columns():
 
 
 def _upsert(source, rows):
-    """INSERT the registry rows of ``rows`` (a relation aliased ``t``), updating changed ones."""
+    """INSERT the registry rows of ``rows`` (a relation aliased ``t``), updating changed ones.
+
+    The customers are read ``FOR KEY SHARE`` (what a foreign key check takes):
+    it never waits for ordinary writes of a customer, but it and a change of
+    the customer's salesperson exclude each other (see
+    :func:`_partner_functions`), so that ``partner_user_id`` is not read stale.
+    """
     updated = [column for column in COLUMNS if column != "id"]
     return SQL(
-        """INSERT INTO %(table)s (%(columns)s)
-           SELECT %(select)s FROM %(rows)s t WHERE %(where)s
+        """WITH s (%(source_columns)s) AS MATERIALIZED (SELECT %(select)s FROM %(rows)s t WHERE %(where)s),
+                p AS MATERIALIZED (SELECT id, user_id FROM %(partners)s
+                                    WHERE id IN (SELECT partner_id FROM s) FOR KEY SHARE)
+           INSERT INTO %(table)s (%(columns)s)
+           SELECT s.*, p.user_id FROM s LEFT JOIN p ON p.id = s.partner_id
            ON CONFLICT (id) DO UPDATE SET %(assign)s
            WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s);""",
+        source_columns=SQL(", ").join(SQL.identifier(column) for column in SOURCE_COLUMNS),
+        partners=SQL.identifier(PARTNER_TABLE),
         table=SQL.identifier(ROW_TABLE),
         columns=_columns(),
         select=_select(source),
@@ -296,6 +383,40 @@ def _document_functions(source):
     )
     yield _function(f"{prefix}_del", _forget(SQL("SELECT %s FROM sd_old", _registry_id(SQL("id"), source.kind))))
     yield from _triggers(source.table, prefix, update_referencing="NEW TABLE AS sd_new")
+
+
+def _partner_functions():
+    """Follow a change of a customer's salesperson onto the registry rows of the customer.
+
+    Odoo's transactions are REPEATABLE READ: this update sees no document row
+    written by a transaction that has not committed before it started. A
+    transaction writing documents of these customers holds ``FOR KEY SHARE``
+    on them (see :func:`_upsert`): while one does, the ``FOR UPDATE NOWAIT``
+    below fails with a lock error, which Odoo retries (with a new snapshot,
+    which then sees that document). The other way round, a document written
+    while the change is not committed waits on its ``FOR KEY SHARE`` and,
+    once the change commits, fails to serialize and is retried: it then
+    reads the new salesperson.
+    """
+    prefix = f"sd_sync_{PARTNER_TABLE}"
+    changed = SQL(
+        "SELECT n.id FROM sd_old o JOIN sd_new n ON n.id = o.id WHERE n.user_id IS DISTINCT FROM o.user_id"
+    )
+    yield _function(
+        f"{prefix}_upd",
+        SQL(
+            """IF EXISTS (%(changed)s) THEN
+                 PERFORM 1 FROM %(partners)s WHERE id IN (%(changed)s) ORDER BY id FOR UPDATE NOWAIT;
+                 UPDATE %(rows)s r SET partner_user_id = p.user_id FROM %(partners)s p
+                  WHERE p.id IN (%(changed)s) AND r.partner_id = p.id
+                    AND r.partner_user_id IS DISTINCT FROM p.user_id;
+               END IF;""",
+            changed=changed,
+            partners=SQL.identifier(PARTNER_TABLE),
+            rows=SQL.identifier(ROW_TABLE),
+        ),
+    )
+    yield _trigger(PARTNER_TABLE, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
 
 
 def _tag_insert(source, rows):
@@ -464,7 +585,8 @@ def create_tables(cr):
                       currency_id integer,
                       state varchar,
                       sale_order_id integer,
-                      active boolean NOT NULL DEFAULT TRUE""",
+                      active boolean NOT NULL DEFAULT TRUE,
+                      partner_user_id integer""",
         TAG_TABLE: """document_id integer NOT NULL,
                       tag_id integer NOT NULL,
                       PRIMARY KEY (document_id, tag_id)""",
@@ -495,6 +617,11 @@ def create_tables(cr):
         if not cr.fetchone()[0]:
             cr.execute(SQL("CREATE TABLE %s (%s)", SQL.identifier(table), SQL(columns)))
             new = True
+    # Derived columns added after a store was built: the migration that adds
+    # one fills it (see migrations/18.0.1.2.0).
+    cr.execute(SQL(
+        "ALTER TABLE %s ADD COLUMN IF NOT EXISTS partner_user_id integer", SQL.identifier(ROW_TABLE)
+    ))
     for name, (table, definition) in indexes.items():
         cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS %s ON %s %s", SQL.identifier(name), SQL.identifier(table), SQL(definition)
@@ -519,6 +646,8 @@ def install_triggers(cr, layout=DEFAULT_LAYOUT):
     for source in layout.lines:
         for statement in _line_functions(source):
             cr.execute(statement)
+    for statement in _partner_functions():
+        cr.execute(statement)
     for statement in _stat_functions():
         cr.execute(statement)
 
@@ -537,7 +666,9 @@ def drop_triggers(cr, tables):
 
 def drop_all(cr, layout=DEFAULT_LAYOUT):
     """Remove triggers, functions and tables (uninstall)."""
-    drop_triggers(cr, [*(source.table for source in (*layout.documents, *layout.tags, *layout.lines)), ROW_TABLE])
+    drop_triggers(cr, [
+        *(source.table for source in (*layout.documents, *layout.tags, *layout.lines)), ROW_TABLE, PARTNER_TABLE
+    ])
     for table in (ROW_TABLE, TAG_TABLE, PRODUCT_TABLE, STAT_TABLE):
         cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(table)))
 
@@ -559,10 +690,7 @@ def remove_sources(cr, layout, kinds):
 
 def source_query(layout=DEFAULT_LAYOUT):
     """The registry rows computed from the document tables (what the store must hold)."""
-    return SQL(" UNION ALL ").join(
-        SQL("SELECT %s FROM %s t WHERE %s", _select(source), SQL.identifier(source.table), SQL(source.where))
-        for source in layout.documents
-    )
+    return SQL(" UNION ALL ").join(_source_rows(source, SQL.identifier(source.table)) for source in layout.documents)
 
 
 def source_tag_query(layout=DEFAULT_LAYOUT):
@@ -649,3 +777,14 @@ def compact_stat(cr):
         columns=columns,
     ))
     return cr.fetchone()[0]
+
+
+def fill_partner_user(cr):
+    """Set ``partner_user_id`` of every registry row from its customer (migration to 18.0.1.2.0)."""
+    cr.execute(SQL(
+        """UPDATE %(rows)s r SET partner_user_id = p.user_id FROM %(partners)s p
+            WHERE p.id = r.partner_id AND r.partner_user_id IS DISTINCT FROM p.user_id""",
+        rows=SQL.identifier(ROW_TABLE),
+        partners=SQL.identifier(PARTNER_TABLE),
+    ))
+    return cr.rowcount

@@ -21,6 +21,12 @@ OPPORTUNITIES = registry_store.DocumentSource(
             ELSE 'open' END,
        NULL::integer, COALESCE(t.active, TRUE)""",
     "t.type = 'opportunity'",
+    access_fields=(
+        ("user_id", "user_id"),
+        ("team_id", "team_id"),
+        ("partner_id.commercial_partner_id", "partner_id"),
+        ("partner_id.commercial_partner_id.user_id", "partner_user_id"),
+    ),
 )
 OPPORTUNITY_TAGS = registry_store.TagSource("crm_tag_rel", "lead_id", 5)
 

@@ -1,0 +1,253 @@
+"""Record rules answered on the registry row: the same rows as the documents' own models."""
+
+import threading
+import time
+import traceback
+
+from odoo import SUPERUSER_ID, Command
+from odoo.osv import expression
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tools import SQL
+
+from ..tools import registry_access, registry_store
+from .common import RegistryAccessRpcMixin, SalesDocumentCase
+
+ORDERS, PICKINGS, INVOICES, PAYMENTS = registry_store.DOCUMENTS
+
+
+@tagged("post_install", "-at_install")
+class TestRowDomain(TransactionCase):
+    """The rewrite of one rule domain: exact, or refused."""
+
+    def test_odoo_salesperson_rules_read_on_the_row(self):
+        uid = 7
+        self.assertEqual(
+            registry_access.row_domain(ORDERS, ["|", ("user_id", "=", False), ("user_id", "=", uid)]),
+            ["|", ("user_id", "=", uid), ("user_id", "=", False)],
+        )
+        invoice_rule = [("move_type", "in", ("out_invoice", "out_refund")),
+                        "|", ("invoice_user_id", "=", uid), ("invoice_user_id", "=", False)]
+        # The invoice condition holds on every invoice row: the two rules read the same.
+        self.assertEqual(
+            registry_access.row_domain(INVOICES, invoice_rule),
+            registry_access.row_domain(ORDERS, ["|", ("user_id", "=", uid), ("user_id", "=", False)]),
+        )
+        strict = ["|", ("sale_id.user_id", "=", uid), ("partner_id.commercial_partner_id.user_id", "=", uid)]
+        self.assertEqual(
+            registry_access.row_domain(PICKINGS, strict),
+            ["|", ("partner_user_id", "=", uid), ("user_id", "=", uid)],
+        )
+        payment = [("payment_type", "=", "inbound"), ("partner_type", "=", "customer"),
+                   "|", ("sd_sale_order_id.user_id", "=", uid),
+                   ("partner_id.commercial_partner_id.user_id", "=", uid)]
+        self.assertEqual(registry_access.row_domain(PAYMENTS, payment),
+                         ["|", ("partner_user_id", "=", uid), ("user_id", "=", uid)])
+        self.assertEqual(registry_access.row_domain(ORDERS, [("company_id", "in", [1, 2])]),
+                         [("company_id", "in", [1, 2])])
+        self.assertEqual(registry_access.row_domain(ORDERS, []), [])
+
+    def test_what_the_row_cannot_answer_is_refused(self):
+        refused = [
+            # a field the row does not hold
+            [("amount_total", ">", 100)],
+            # a path compared to False: the ORM's sub-query is false without a customer, the column true
+            [("partner_id.commercial_partner_id.user_id", "=", False)],
+            [("partner_id.commercial_partner_id.user_id", "!=", 7)],
+            # a negation is pushed into the leaves, where paths and columns differ
+            ["!", ("user_id", "=", 7)],
+            # a condition that only some rows of the source meet
+            [("move_type", "=", "out_invoice")],
+            [("user_id", "child_of", 7)],
+        ]
+        for domain in refused:
+            source = INVOICES if domain[0][0] == "move_type" else ORDERS
+            self.assertIsNone(registry_access.row_domain(source, domain), domain)
+        # A source that declares nothing answers the company only.
+        bare = registry_store.DocumentSource("x", "x", 9, "")
+        self.assertIsNone(registry_access.row_domain(bare, [("user_id", "=", 7)]))
+        self.assertEqual(registry_access.row_domain(bare, [("company_id", "in", [1])]), [("company_id", "in", [1])])
+
+
+@tagged("post_install", "-at_install")
+class TestRegistryRuleRewrite(RegistryAccessRpcMixin, HttpCase, SalesDocumentCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.accountant = cls._create_user("sd_rr_accountant", "Ann Accountant", ["account.group_account_invoice"])
+        cls.company_b = cls.env["res.company"].create({"name": "Rules Company B"})
+        cls.multi_manager = cls._create_user("sd_rr_multi", "Max Multi", ["sales_team.group_sale_manager"])
+        cls.multi_manager.company_ids = [Command.set([cls.company.id, cls.company_b.id])]
+        for user in (cls.salesman, cls.salesman_2, cls.sales_manager, cls.accountant, cls.multi_manager):
+            user.password = user.login
+
+    def setUp(self):
+        super().setUp()
+        # The documents of both salespeople, unassigned ones, and another customer's.
+        self.own_flow = self._full_flow(user_id=self.salesman.id)
+        self.customer_flow = self._full_flow(user_id=self.salesman_2.id)
+        self.other_flow = self._full_flow(partner_id=self.other_customer.id, user_id=self.salesman_2.id)
+        self.unassigned = self.env["sale.order"].create({
+            "partner_id": self.other_customer.id, "user_id": False,
+            "order_line": [Command.create({"product_id": self.product.id, "product_uom_qty": 1})],
+        })
+        self.order_b = self.env["sale.order"].create({
+            "partner_id": self.other_customer.id, "user_id": self.salesman_2.id, "company_id": self.company_b.id,
+            "order_line": [Command.create({"product_id": self.service.id, "product_uom_qty": 1})],
+        })
+
+    def test_each_role_sees_in_the_registry_what_the_models_let_it_read(self):
+        """search, search_count, read_group and web_read_group over XML-RPC, per role."""
+        for user in (self.salesman, self.salesman_2, self.sales_manager, self.accountant):
+            with self.subTest(user=user.login):
+                rows = self.assertRegistryMatchesModels(user)
+                self.assertTrue(rows, user.login)
+        mine = self.assertRegistryMatchesModels(self.salesman)
+        self.assertIn(self.own_flow[0].id, mine.filtered(lambda r: r.doc_type == "order").mapped("res_id"))
+        self.assertNotIn(self.other_flow[0].id, mine.filtered(lambda r: r.doc_type == "order").mapped("res_id"))
+        # A user of two companies: one company, then both.
+        one = self.assertRegistryMatchesModels(self.multi_manager, {"allowed_company_ids": [self.company.id]})
+        both = self.assertRegistryMatchesModels(
+            self.multi_manager, {"allowed_company_ids": [self.company.id, self.company_b.id]}
+        )
+        order_b_row = self._registry_rows(self.order_b)
+        self.assertNotIn(order_b_row, one)
+        self.assertIn(order_b_row, both)
+
+    def test_rules_are_answered_on_the_row(self):
+        """No sub-query on a document table for the salesperson, the manager or the accountant."""
+        for user in (self.salesman, self.sales_manager, self.accountant):
+            fields = self._access_parts(user)
+            self.assertNotIn("res_id", fields, user.login)
+
+    def test_customer_salesperson_is_kept_exact(self):
+        """A change of a customer's salesperson reaches their registry rows at once."""
+        rows = self.env["sales.document"].search([("partner_id", "=", self.customer.id)])
+        self.assertTrue(rows)
+        self.assertEqual(set(rows.mapped("partner_user_id")), {self.salesman})
+        self.customer.user_id = self.salesman_2
+        self.env.flush_all()
+        rows.invalidate_recordset()
+        self.assertEqual(set(rows.mapped("partner_user_id")), {self.salesman_2})
+        self.customer.user_id = False
+        self.env.flush_all()
+        rows.invalidate_recordset()
+        self.assertFalse(rows.mapped("partner_user_id"))
+        # An order moved to another customer takes that customer's salesperson.
+        self.unassigned.partner_id = self.customer
+        self.env.flush_all()
+        self.assertFalse(self._registry_rows(self.unassigned).partner_user_id)
+        self.unassigned.partner_id = self.other_customer
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(self._registry_rows(self.unassigned).partner_user_id, self.salesman_2)
+        self.assertFalse(any(self.env["sales.document"]._store_differences().values()))
+
+    def test_a_rule_the_row_cannot_answer_falls_back(self):
+        """A custom rule on a field the registry does not hold: the sub-query, still exact."""
+        self.env["ir.rule"].create({
+            "name": "Orders: not the hidden ones (test)",
+            "model_id": self.env.ref("sale.model_sale_order").id,
+            "domain_force": "[('client_order_ref', '!=', 'HIDDEN')]",
+        })
+        self.customer_flow[0].client_order_ref = "HIDDEN"
+        self.assertIn("res_id", self._access_parts(self.salesman))
+        mine = self.assertRegistryMatchesModels(self.salesman)
+        self.assertNotIn(self._registry_rows(self.customer_flow[0]), mine)
+        self.assertIn(self._registry_rows(self.own_flow[0]), mine)
+        self.assertRegistryMatchesModels(self.sales_manager)
+
+    def test_access_domain_is_a_plain_domain(self):
+        """The access domain reads over RPC too (no recordsets), and the superuser gets none."""
+        self.assertEqual(self.env["sales.document"].sudo()._document_access_domain(), [])
+        domain = self.env["sales.document"].with_user(self.salesman)._document_access_domain()
+        self.assertTrue(expression.is_leaf(domain[-1]))
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerSalespersonConcurrency(SalesDocumentCase):
+    """A customer's new salesperson and a concurrent write of their document: no stale row."""
+
+    def _row_partner_user(self, order_id):
+        with self._committed() as env:
+            env.cr.execute(SQL(
+                "SELECT partner_user_id FROM sales_document_row WHERE res_model = 'sale.order' AND res_id = %s",
+                order_id,
+            ))
+            return env.cr.fetchone()[0]
+
+    def _in_thread(self, statement):
+        """Run ``statement`` in a transaction of its own in a thread, retried on
+        the concurrency errors Odoo retries; return (thread, errors, failures)."""
+        errors, failures = [], []
+
+        def worker():
+            for _attempt in range(20):
+                try:
+                    with self.registry.cursor() as cr:
+                        cr.execute(SQL("SET LOCAL lock_timeout = '30s'"))
+                        cr.execute(statement)
+                        cr.commit()  # pylint: disable=invalid-commit
+                    return
+                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                    failures.append(type(error).__name__)
+                    time.sleep(0.5)
+                except Exception:  # reported by the test
+                    errors.append(traceback.format_exc())
+                    return
+            errors.append("never succeeded")
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        return thread, errors, failures
+
+    def test_no_stale_customer_salesperson_under_concurrency(self):
+        with self._committed() as env:
+            # Committed users (the test's own are not): the superuser and the administrator.
+            seller_a, seller_b = SUPERUSER_ID, env.ref("base.user_admin").id
+            customer = env["res.partner"].create({"name": "Race Customer", "is_company": True, "user_id": seller_a})
+            other = env["res.partner"].create({"name": "Race Other", "is_company": True, "user_id": seller_a})
+            order_id = env["sale.order"].create({"partner_id": other.id}).id
+            customer_id, other_id = customer.id, other.id
+
+        def remove(env):
+            env.cr.execute(SQL("DELETE FROM sale_order WHERE id = %s", order_id))
+            env["res.partner"].browse([customer_id, other_id]).unlink()
+
+        self._cleanup_committed(remove)
+
+        # 1. The document moves to the customer (not committed yet) while the
+        # customer's salesperson changes: the change waits, then sees the row.
+        with self.registry.cursor() as cr:
+            cr.execute(SQL(
+                "UPDATE sale_order SET partner_id = %(p)s, commercial_partner_id = %(p)s WHERE id = %(o)s",
+                p=customer_id, o=order_id,
+            ))
+            thread, errors, failures = self._in_thread(
+                SQL("UPDATE res_partner SET user_id = %s WHERE id = %s", seller_b, customer_id)
+            )
+            thread.join(timeout=2)
+            # Refused (and retried) while the document's transaction runs.
+            self.assertTrue(failures)
+            cr.commit()  # pylint: disable=invalid-commit
+        thread.join(timeout=60)
+        self.assertFalse(errors, errors)
+        self.assertEqual(self._row_partner_user(order_id), seller_b)
+
+        # 2. The customer's salesperson changes (not committed yet) while the
+        # document is written: the document waits, then reads the new salesperson.
+        with self.registry.cursor() as cr:
+            cr.execute(SQL("UPDATE res_partner SET user_id = %s WHERE id = %s", seller_a, customer_id))
+            thread, errors, failures = self._in_thread(
+                SQL("UPDATE sale_order SET amount_total = amount_total + 1 WHERE id = %s", order_id)
+            )
+            thread.join(timeout=2)
+            self.assertTrue(thread.is_alive(), "the document waits for the salesperson change")
+            cr.commit()  # pylint: disable=invalid-commit
+        thread.join(timeout=60)
+        self.assertFalse(errors, errors)
+        # It read the customer before the change committed: refused once, then retried.
+        self.assertTrue(failures)
+        self.assertEqual(self._row_partner_user(order_id), seller_a)
+        with self._committed() as env:
+            self.assertFalse(any(env["sales.document"]._store_differences().values()))
