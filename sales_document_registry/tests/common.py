@@ -267,3 +267,13 @@ class RegistryAccessRpcMixin:
         """The registry's access domain for ``user``: whether it uses a sub-query on a document table."""
         domain = self.env["sales.document"].with_user(user).with_context(**(context or {}))._document_access_domain()
         return [leaf[0] for leaf in domain if isinstance(leaf, (list, tuple))]
+
+    def _subquery_models(self, user, context=None):
+        """The document models whose record rules the registry answers for ``user`` with a
+        sub-query on their table (``res_model = M AND res_id IN (...)``)."""
+        domain = self.env["sales.document"].with_user(user).with_context(**(context or {}))._document_access_domain()
+        leaves = [leaf for leaf in domain if isinstance(leaf, (list, tuple))]
+        return {
+            previous[2] for previous, leaf in zip(leaves, leaves[1:])
+            if leaf[0] == "res_id" and previous[0] == "res_model" and previous[1] == "="
+        }

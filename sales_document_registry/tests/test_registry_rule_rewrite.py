@@ -115,10 +115,13 @@ class TestRegistryRuleRewrite(RegistryAccessRpcMixin, HttpCase, SalesDocumentCas
         self.assertIn(order_b_row, both)
 
     def test_rules_are_answered_on_the_row(self):
-        """No sub-query on a document table for the salesperson, the manager or the accountant."""
+        """No sub-query on a document table for the salesperson, the manager or the accountant.
+
+        (Other addons' sources whose rules the row cannot answer keep theirs.)
+        """
+        documents = {"sale.order", "stock.picking", "account.move", "account.payment", "crm.lead"}
         for user in (self.salesman, self.sales_manager, self.accountant):
-            fields = self._access_parts(user)
-            self.assertNotIn("res_id", fields, user.login)
+            self.assertFalse(self._subquery_models(user) & documents, user.login)
 
     def test_customer_salesperson_is_kept_exact(self):
         """A change of a customer's salesperson reaches their registry rows at once."""
