@@ -617,11 +617,6 @@ def create_tables(cr):
         if not cr.fetchone()[0]:
             cr.execute(SQL("CREATE TABLE %s (%s)", SQL.identifier(table), SQL(columns)))
             new = True
-    # Derived columns added after a store was built: the migration that adds
-    # one fills it (see migrations/18.0.1.2.0).
-    cr.execute(SQL(
-        "ALTER TABLE %s ADD COLUMN IF NOT EXISTS partner_user_id integer", SQL.identifier(ROW_TABLE)
-    ))
     for name, (table, definition) in indexes.items():
         cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS %s ON %s %s", SQL.identifier(name), SQL.identifier(table), SQL(definition)
