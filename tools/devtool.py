@@ -480,13 +480,18 @@ def cmd_lint(cfg, _args):
         raise SetupError("lint failed (see above)")
 
 
-def cmd_test(cfg, args):
+def prepare_tests(cfg, args):
+    """What every test run needs (Odoo, PostgreSQL, the environment, Chromium), then the lint (LINT=0 skips it)."""
     ensure_odoo(cfg)
     check_postgres(cfg)
     ensure_venv(cfg)
     check_browser(cfg)
     if os.environ.get("LINT", "1") != "0":
         cmd_lint(cfg, args)
+
+
+def cmd_test(cfg, args):
+    prepare_tests(cfg, args)
     # TEST_DB names a database to keep between runs while developing (created
     # on first use, updated afterwards); the default is a fresh one, dropped.
     keep = os.environ.get("TEST_DB")
@@ -520,12 +525,7 @@ def cmd_test(cfg, args):
 
 def cmd_test_ha(cfg, args):
     """Two Odoo servers on a PostgreSQL primary with a streaming standby: build, test, tear down."""
-    ensure_odoo(cfg)
-    check_postgres(cfg)
-    ensure_venv(cfg)
-    check_browser(cfg)
-    if os.environ.get("LINT", "1") != "0":
-        cmd_lint(cfg, args)
+    prepare_tests(cfg, args)
     sys.path.insert(0, str(REPO / "tools"))
     import ha  # noqa: PLC0415 - standard library only, next to this file
 

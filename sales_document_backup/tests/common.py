@@ -84,17 +84,8 @@ class BackupConfigMixin:
 
     @classmethod
     def _set_backup_options(cls, **options):
-        from odoo.tools import config
-
         for name, value in options.items():
-            key = f"sales_backup_{name}"
-            missing = object()
-            previous = config.options.get(key, missing)
-            if previous is missing:
-                cls.addClassCleanup(config.options.pop, key, None)
-            else:
-                cls.addClassCleanup(config.options.__setitem__, key, previous)
-            config.options[key] = value
+            set_server_option(cls, f"sales_backup_{name}", value, add_cleanup=cls.addClassCleanup)
 
     @classmethod
     def _set_up_local_backup(cls, label, code, name, **options):

@@ -14,14 +14,19 @@ from odoo.tests import Form, TransactionCase
 from odoo.tools import SQL, config
 
 
-def set_server_option(case, key, value):
-    """Set server option ``key`` for the duration of one test of ``case``, restored afterwards."""
+def set_server_option(case, key, value, add_cleanup=None):
+    """Set server option ``key`` for the duration of one test of ``case``, restored afterwards.
+
+    ``add_cleanup`` registers the restore (default ``case.addCleanup``; a class
+    passes its ``addClassCleanup`` to keep the option for all its tests).
+    """
+    add_cleanup = add_cleanup or case.addCleanup
     missing = object()
     previous = config.options.get(key, missing)
     if previous is missing:
-        case.addCleanup(config.options.pop, key, None)
+        add_cleanup(config.options.pop, key, None)
     else:
-        case.addCleanup(config.options.__setitem__, key, previous)
+        add_cleanup(config.options.__setitem__, key, previous)
     config.options[key] = value
 
 
