@@ -58,11 +58,13 @@ class SalesDocumentAuditLogCapture(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _prepare_log_shared_vals(self, request_info=None):
+    def _prepare_log_shared_vals(self, request_info=None, default_company=True):
         """Values the rows of one batch share: user, time, request, default company.
 
         ``request_info`` is what ``_audit_request_info`` returned when the
-        batch started (read from the current request otherwise).
+        batch started (read from the current request otherwise). Without
+        ``default_company`` (every row of the batch names its company), the
+        user's company is not read: on the commit path that is a query.
         """
         info = request_info or self._audit_request_info()
         return {
@@ -71,7 +73,7 @@ class SalesDocumentAuditLogCapture(models.Model):
             "ip_address": info["ip_address"],
             "user_agent": info["user_agent"],
             "device": info["device"],
-            "company_id": self.env.company.id,
+            "company_id": self.env.company.id if default_company else None,
         }
 
     @api.model
@@ -171,7 +173,9 @@ class SalesDocumentAuditLogCapture(models.Model):
         if not pending:
             return []
         self._name_relational_values([(model, changes) for model, *_rest, changes, _name, _company in pending])
-        shared = self._prepare_log_shared_vals(buffer["request"])
+        shared = self._prepare_log_shared_vals(
+            buffer["request"], default_company=not all(company_id for *_rest, company_id in pending)
+        )
         return [
             self._prepare_log_vals(
                 shared, model, res_id, operation, changes, res_name=name, company_id=company_id,

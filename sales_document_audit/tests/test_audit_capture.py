@@ -146,6 +146,24 @@ class TestAuditCaptureExactRows(AuditCase):
         )
         self.assertEqual(self._changes(log), {"fields": {"client_order_ref": [False, "PO-7"]}})
 
+    def test_single_field_write_costs_one_statement_at_commit(self):
+        order = self._fresh(self._create_order())
+        order.write({"client_order_ref": "PO-8"})
+        self.env.flush_all()
+        # As in a request that has not read the user's record: the rows name
+        # their documents' company, the user's default company is not needed.
+        # (An environment of its own: one that knows its company keeps it.)
+        self.env["res.users"].invalidate_model()
+        self.env["res.company"].invalidate_model()
+        Log = self.Log.with_context(new_environment=object())
+        before = self.env.cr.sql_log_count
+        Log._flush_audit_buffer()
+        self.assertEqual(self.env.cr.sql_log_count - before, 1, "the INSERT of the row, nothing else")
+        log = self._logs(order, "write")
+        self.assertEqual((log.company_id, self._changes(log)), (
+            order.company_id, {"fields": {"client_order_ref": [False, "PO-8"]}},
+        ))
+
     def test_fields_written_later_in_the_transaction_keep_their_first_value(self):
         tag = self.env["crm.tag"].create({"name": "Audit capture tag"})
         order = self._fresh(self._create_order())
