@@ -18,6 +18,17 @@ class ResPartner(models.Model):
         for partner in self:
             partner.sales_document_count = counts.get(partner.commercial_partner_id.id, 0)
 
+    def write(self, vals):
+        result = super().write(vals)
+        if "user_id" in vals:
+            # The registry's triggers queue the customers whose salesperson
+            # changed; the job sets their rows again once this commits.
+            cron = self.env.ref("sales_document_registry.ir_cron_sales_document_resync_partner_users",
+                                raise_if_not_found=False)
+            if cron:
+                cron._trigger()
+        return result
+
     def action_open_sales_documents(self):
         """Full transaction history of the customer, across all document types."""
         self.ensure_one()

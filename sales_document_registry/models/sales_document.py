@@ -407,6 +407,18 @@ class SalesDocument(models.Model):
         self._repair_store()
 
     @api.model
+    def _cron_resync_partner_users(self):
+        """Scheduled step: the rows of customers whose salesperson changed, set again.
+
+        A change of a customer's salesperson sets their rows at once; a
+        document written concurrently and committed just before the change
+        took its lock is invisible to it, and is set here (see
+        ``tools/registry_store.py``). A change made through Odoo runs this
+        job as soon as it commits.
+        """
+        return registry_store.resync_partner_users(self.env.cr)
+
+    @api.model
     def _store_differences(self):
         """Rows missing from or extra in the registry store (0 when exact)."""
         self.env.flush_all()

@@ -204,7 +204,9 @@ class TestCustomerSalespersonConcurrency(SalesDocumentCase):
         thread.start()
         return thread, errors, failures
 
-    def test_no_stale_customer_salesperson_under_concurrency(self):
+    def _race_data(self):
+        """(seller_a, seller_b, customer_id, order_id): a committed order of
+        another customer, both customers followed by seller_a; removed at the end."""
         with self._committed() as env:
             # Committed users (the test's own are not): the superuser and the administrator.
             seller_a, seller_b = SUPERUSER_ID, env.ref("base.user_admin").id
@@ -218,6 +220,47 @@ class TestCustomerSalespersonConcurrency(SalesDocumentCase):
             env["res.partner"].browse([customer_id, other_id]).unlink()
 
         self._cleanup_committed(remove)
+        return seller_a, seller_b, customer_id, order_id
+
+    def _resync(self):
+        """The job a change of salesperson through Odoo runs once it commits."""
+        with self._committed() as env:
+            env["sales.document"]._cron_resync_partner_users()
+
+    def test_document_committed_inside_the_change_window(self):
+        # The change's snapshot is taken, then the document moves to the
+        # customer and commits, then the change runs: its lock is free, and
+        # its snapshot does not hold the document.
+        seller_a, seller_b, customer_id, order_id = self._race_data()
+        with self.registry.cursor() as change_cr:
+            change_cr.execute(SQL("SELECT 1"))
+            with self.registry.cursor() as document_cr:
+                document_cr.execute(SQL(
+                    "UPDATE sale_order SET partner_id = %(p)s, commercial_partner_id = %(p)s WHERE id = %(o)s",
+                    p=customer_id, o=order_id,
+                ))
+            change_cr.execute(SQL("UPDATE res_partner SET user_id = %s WHERE id = %s", seller_b, customer_id))
+        # The change could not set that row; it queued the customer for the job.
+        self.assertEqual(self._row_partner_user(order_id), seller_a)
+        self._resync()
+        self.assertEqual(self._row_partner_user(order_id), seller_b)
+        with self._committed() as env:
+            self.assertFalse(any(env["sales.document"]._store_differences().values()))
+            env.cr.execute(SQL("SELECT count(*) FROM %s", SQL.identifier(registry_store.RESYNC_TABLE)))
+            self.assertEqual(env.cr.fetchone()[0], 0, "the job empties the queue")
+
+    def test_change_through_odoo_schedules_the_job(self):
+        customer = self.env["res.partner"].create({"name": "Job Customer", "is_company": True})
+        cron = self.env.ref("sales_document_registry.ir_cron_sales_document_resync_partner_users")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        triggers = Trigger.search([("cron_id", "=", cron.id)])
+        customer.write({"name": "Job Customer (renamed)"})
+        self.assertFalse(Trigger.search([("cron_id", "=", cron.id)]) - triggers)
+        customer.write({"user_id": self.env.user.id})
+        self.assertTrue(Trigger.search([("cron_id", "=", cron.id)]) - triggers)
+
+    def test_no_stale_customer_salesperson_under_concurrency(self):
+        seller_a, seller_b, customer_id, order_id = self._race_data()
 
         # 1. The document moves to the customer (not committed yet) while the
         # customer's salesperson changes: the change waits, then sees the row.
@@ -235,6 +278,10 @@ class TestCustomerSalespersonConcurrency(SalesDocumentCase):
             cr.commit()  # pylint: disable=invalid-commit
         thread.join(timeout=60)
         self.assertFalse(errors, errors)
+        self.assertFalse(thread.is_alive())
+        # Exact at once, or (when the document committed between the change's
+        # snapshot and its lock) once the job has run.
+        self._resync()
         self.assertEqual(self._row_partner_user(order_id), seller_b)
 
         # 2. The customer's salesperson changes (not committed yet) while the

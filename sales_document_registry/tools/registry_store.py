@@ -71,6 +71,9 @@ COLUMNS = (*SOURCE_COLUMNS, *DERIVED_COLUMNS)
 
 # The table whose salesperson ``partner_user_id`` copies.
 PARTNER_TABLE = "res_partner"
+# Customers whose salesperson changed: their rows are synchronised again in a
+# later transaction (see :func:`_partner_functions`).
+RESYNC_TABLE = "sales_document_row_partner_resync"
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,13 @@ def _partner_functions():
     while the change is not committed waits on its ``FOR KEY SHARE`` and,
     once the change commits, fails to serialize and is retried: it then
     reads the new salesperson.
+
+    One case the lock cannot see: a document transaction that commits after
+    this transaction took its snapshot but before the lock is taken. Its
+    rows, invisible here, keep the old salesperson. So every changed
+    customer is also queued in ``RESYNC_TABLE``, and :func:`resync_partner_users`,
+    run in a later transaction (whose snapshot holds every such document),
+    sets their rows again.
     """
     prefix = f"sd_sync_{PARTNER_TABLE}"
     changed = SQL(
@@ -410,10 +420,12 @@ def _partner_functions():
                  UPDATE %(rows)s r SET partner_user_id = p.user_id FROM %(partners)s p
                   WHERE p.id IN (%(changed)s) AND r.partner_id = p.id
                     AND r.partner_user_id IS DISTINCT FROM p.user_id;
+                 INSERT INTO %(resync)s (partner_id) %(changed)s ON CONFLICT DO NOTHING;
                END IF;""",
             changed=changed,
             partners=SQL.identifier(PARTNER_TABLE),
             rows=SQL.identifier(ROW_TABLE),
+            resync=SQL.identifier(RESYNC_TABLE),
         ),
     )
     yield _trigger(PARTNER_TABLE, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
@@ -593,6 +605,7 @@ def create_tables(cr):
         PRODUCT_TABLE: """document_id integer NOT NULL,
                           product_id integer NOT NULL,
                           PRIMARY KEY (document_id, product_id)""",
+        RESYNC_TABLE: "partner_id integer PRIMARY KEY",
         STAT_TABLE: """id serial PRIMARY KEY,
                        company_id integer,
                        res_model varchar,
@@ -664,7 +677,7 @@ def drop_all(cr, layout=DEFAULT_LAYOUT):
     drop_triggers(cr, [
         *(source.table for source in (*layout.documents, *layout.tags, *layout.lines)), ROW_TABLE, PARTNER_TABLE
     ])
-    for table in (ROW_TABLE, TAG_TABLE, PRODUCT_TABLE, STAT_TABLE):
+    for table in (ROW_TABLE, TAG_TABLE, PRODUCT_TABLE, STAT_TABLE, RESYNC_TABLE):
         cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(table)))
 
 
@@ -770,6 +783,28 @@ def compact_stat(cr):
            SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept)""",
         stat=SQL.identifier(STAT_TABLE),
         columns=columns,
+    ))
+    return cr.fetchone()[0]
+
+
+def resync_partner_users(cr):
+    """Set again the ``partner_user_id`` of the rows of the customers queued by
+    a change of their salesperson, and empty the queue; returns the rows changed.
+
+    Run in a transaction that started after those changes committed: its
+    snapshot holds every document written concurrently with them.
+    """
+    cr.execute(SQL(
+        """WITH queued AS (DELETE FROM %(resync)s RETURNING partner_id),
+                changed AS (UPDATE %(rows)s r SET partner_user_id = p.user_id
+                              FROM %(partners)s p
+                             WHERE p.id IN (SELECT partner_id FROM queued) AND r.partner_id = p.id
+                               AND r.partner_user_id IS DISTINCT FROM p.user_id
+                            RETURNING 1)
+           SELECT count(*) FROM changed""",
+        resync=SQL.identifier(RESYNC_TABLE),
+        rows=SQL.identifier(ROW_TABLE),
+        partners=SQL.identifier(PARTNER_TABLE),
     ))
     return cr.fetchone()[0]
 
