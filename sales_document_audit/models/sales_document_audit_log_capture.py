@@ -6,7 +6,7 @@ from odoo.tools import SQL
 
 from ..lib import chain
 from .sales_document_audit_log import INSERT_COLUMNS
-from .sales_document_audit_mixin import BUFFER_KEY
+from .sales_document_audit_mixin import BUFFER_KEY, NOT_CACHED
 
 # The columns of INSERT_COLUMNS as a set: every row built has exactly these.
 INSERT_COLUMN_SET = frozenset(INSERT_COLUMNS)
@@ -289,23 +289,49 @@ class SalesDocumentAuditLogCapture(models.Model):
                     slots.append((field.comodel_name, pair))
         names = {}
         for comodel, ids in wanted.items():
-            records = self.env[comodel].with_context(active_test=False).browse(sorted(ids)).exists()
-            names[comodel] = self._cheap_names(records)
+            Comodel = self.env[comodel].with_context(active_test=False)
+            # Most were read by the transaction itself: their names come from
+            # the cache, and only the others cost a query (two, with the check
+            # that they exist).
+            known, missing = self._cached_names(Comodel, ids)
+            if missing:
+                known.update(self._cheap_names(Comodel.browse(sorted(missing)).exists()))
+            names[comodel] = known
         for comodel, pair in slots:
             for index, value in enumerate(pair):
                 if value:
                     pair[index] = [value, names[comodel].get(value, "")]
 
     @api.model
+    def _name_field(self, Model):
+        """The field ``_cheap_names`` reads the names of ``Model`` from."""
+        rec_name = Model._rec_name
+        field = Model._fields.get(rec_name) if rec_name else None
+        if field is not None and field.store and field.type == "char":
+            return field
+        return Model._fields["display_name"]
+
+    @api.model
+    def _cached_names(self, Model, ids):
+        """``({id: name}, missing ids)``: the names of ``ids`` the cache holds, and the ids it does not."""
+        field = self._name_field(Model)
+        cache = self.env.cache
+        known, missing = {}, []
+        for record_id in ids:
+            value = cache.get(Model.browse(record_id), field, NOT_CACHED)
+            if value is NOT_CACHED:
+                missing.append(record_id)
+            else:
+                known[record_id] = value or ""
+        return known, missing
+
+    @api.model
     def _cheap_names(self, records):
         """Names of ``records``: their stored name field when they have one
         (no display name computation on the commit path), else the display name.
         """
-        rec_name = records._rec_name
-        field = records._fields.get(rec_name) if rec_name else None
-        if field is not None and field.store and field.type == "char":
-            return {record.id: record[rec_name] or "" for record in records}
-        return {record.id: record.display_name for record in records}
+        field = self._name_field(records)
+        return {record.id: record[field.name] or "" for record in records}
 
     @api.model
     def _insert_rows_of_existing(self, cr, rows, check):

@@ -164,6 +164,24 @@ class TestAuditCaptureExactRows(AuditCase):
             order.company_id, {"fields": {"client_order_ref": [False, "PO-8"]}},
         ))
 
+    def test_names_of_related_records_come_from_the_cache(self):
+        Partner = self.env["res.partner"]
+        in_cache = Partner.create({"name": "Named in the cache"})
+        in_database = Partner.create({"name": "Named in the database"})
+        self.env.flush_all()
+        in_database.invalidate_recordset()
+        self.assertEqual(in_cache.name, "Named in the cache")
+        changes = {"fields": {"partner_id": [False, in_cache.id]}}
+        before = self.env.cr.sql_log_count
+        self.Log._name_relational_values([("sale.order", changes)])
+        self.assertEqual(self.env.cr.sql_log_count - before, 0, "a name the transaction has read costs no query")
+        self.assertEqual(changes["fields"]["partner_id"], [False, [in_cache.id, "Named in the cache"]])
+        changes = {"fields": {"partner_id": [in_database.id, in_cache.id]}}
+        self.Log._name_relational_values([("sale.order", changes)])
+        self.assertEqual(changes["fields"]["partner_id"], [
+            [in_database.id, "Named in the database"], [in_cache.id, "Named in the cache"],
+        ])
+
     def test_fields_written_later_in_the_transaction_keep_their_first_value(self):
         tag = self.env["crm.tag"].create({"name": "Audit capture tag"})
         order = self._fresh(self._create_order())
