@@ -1,8 +1,10 @@
 import logging
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.osv import expression
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, date_utils
 
 from ..tools import registry_access, registry_store
@@ -414,9 +416,18 @@ class SalesDocument(models.Model):
         document written concurrently and committed just before the change
         took its lock is invisible to it, and is set here (see
         ``tools/registry_store.py``). A change made through Odoo runs this
-        job as soon as it commits.
+        job as soon as it commits. When a document of one of those customers
+        is written at the same moment, the job gives way (the customers stay
+        queued) and runs again a minute later.
         """
-        return registry_store.resync_partner_users(self.env.cr)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                return registry_store.resync_partner_users(self.env.cr)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            _logger.info("Registry: customers' salespeople not set again (concurrent writes); retrying in a minute")
+            cron = self.env.ref("sales_document_registry.ir_cron_sales_document_resync_partner_users")
+            cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
+            return 0
 
     @api.model
     def _store_differences(self):

@@ -4,7 +4,7 @@ import threading
 import time
 import traceback
 
-from odoo import SUPERUSER_ID, Command
+from odoo import SUPERUSER_ID, Command, fields
 from odoo.osv import expression
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tests import HttpCase, TransactionCase, tagged
@@ -248,6 +248,42 @@ class TestCustomerSalespersonConcurrency(SalesDocumentCase):
             self.assertFalse(any(env["sales.document"]._store_differences().values()))
             env.cr.execute(SQL("SELECT count(*) FROM %s", SQL.identifier(registry_store.RESYNC_TABLE)))
             self.assertEqual(env.cr.fetchone()[0], 0, "the job empties the queue")
+
+    def test_job_gives_way_to_a_concurrent_document_write(self):
+        seller_a, seller_b, customer_id, order_id = self._race_data()
+        rows, queue = SQL.identifier(registry_store.ROW_TABLE), SQL.identifier(registry_store.RESYNC_TABLE)
+        with self._committed() as env:
+            env.cr.execute(SQL(
+                "UPDATE sale_order SET partner_id = %(p)s, commercial_partner_id = %(p)s WHERE id = %(o)s",
+                p=customer_id, o=order_id,
+            ))
+            env.cr.execute(SQL("UPDATE res_partner SET user_id = %s WHERE id = %s", seller_b, customer_id))
+            # As a row the change could not see: the old salesperson, the customer queued.
+            env.cr.execute(SQL(
+                "UPDATE %s SET partner_user_id = %s WHERE res_model = 'sale.order' AND res_id = %s",
+                rows, seller_a, order_id,
+            ))
+            env.cr.execute(SQL("INSERT INTO %s (partner_id) VALUES (%s) ON CONFLICT DO NOTHING", queue, customer_id))
+        cron = self.env.ref("sales_document_registry.ir_cron_sales_document_resync_partner_users")
+        with self.registry.cursor() as job_cr:
+            job_cr.execute(SQL("SELECT 1"))
+            # The document is written (and its row set) after the job's snapshot.
+            with self.registry.cursor() as document_cr:
+                document_cr.execute(SQL("UPDATE sale_order SET amount_total = amount_total + 1 WHERE id = %s", order_id))
+            job_env = self.env(cr=job_cr, su=True)
+            self.assertEqual(job_env["sales.document"]._cron_resync_partner_users(), 0)
+            job_env.cr.execute(SQL("SELECT partner_id FROM %s", queue))
+            self.assertEqual(job_env.cr.fetchall(), [(customer_id,)], "the customer stays queued")
+            retry = job_env["ir.cron.trigger"].search([("cron_id", "=", cron.id)], order="id desc", limit=1)
+            self.assertGreater(retry.call_at, fields.Datetime.now())
+            job_env.flush_all()
+        self._cleanup_committed(lambda env: env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink())
+        self.assertEqual(self._row_partner_user(order_id), seller_b)
+        self._resync()
+        with self._committed() as env:
+            env.cr.execute(SQL("SELECT count(*) FROM %s", queue))
+            self.assertEqual(env.cr.fetchone()[0], 0)
+            self.assertFalse(any(env["sales.document"]._store_differences().values()))
 
     def test_change_through_odoo_schedules_the_job(self):
         customer = self.env["res.partner"].create({"name": "Job Customer", "is_company": True})
