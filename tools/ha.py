@@ -8,7 +8,11 @@ Used by ``make test-ha`` (tools/devtool.py) and by the scale benchmark
 and removed by ``Topology.teardown()``, whatever happened before.
 
 The clusters are throw-away Debian clusters (``pg_createcluster``) of their
-own, on their own ports: the machine's main cluster is never changed.
+own, on their own ports: the topology never changes the machine's main
+cluster. The registry benchmark's ``--replica`` makes a standby of the
+cluster its database lives in with the same helpers; when that cluster does
+not accept loopback replication, ``allow_replication`` adds the line for the
+run and ``forbid_replication`` takes it out again.
 """
 
 import http.cookiejar
