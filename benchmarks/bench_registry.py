@@ -1,14 +1,15 @@
 """Registry list and pivot queries at 1,000,000 rows versus sale.order alone."""
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import date
 
 from odoo.tools import SQL
 
-from . import datagen, registry_data
+from . import datagen, registry_data, replica
 from .report import BenchResult, Measurement
-from .scratch import BASE_MODULES, REGISTRY_MODULE, log
+from .scratch import BASE_MODULES, REGISTRY_MODULE, BenchError, log
 from .timing import summarize
 
 NAME = "registry"
@@ -35,6 +36,15 @@ alone as the same user is the baseline; the two are interleaved, with the
 ORM cache cleared before every call. Reports p50 and p95 of both, and the
 plan (EXPLAIN ANALYZE) of the slowest SQL statement of each registry query in
 the JSON file.
+
+With --replica the queries are answered on a streaming standby, as Odoo 18
+does in production: a hot standby of the cluster holding the database
+(pg_basebackup -R on loopback, port 5461 or 5462), the registry opened with
+db_replica_host / db_replica_port pointing at it and every query on a
+read-only cursor. The users and rules of the roles are then committed on the
+primary (and removed at the end), and the server each measuring cursor is
+connected to (pg_is_in_recovery, port) goes into the JSON file. The standby
+is dropped at the end.
 """
 
 ADMIN_UID = 2
@@ -104,6 +114,9 @@ def add_arguments(parser):
                         help=f"maximum registry / sale.order p95 ratio (default {TARGET_RATIO:g})")
     parser.add_argument("--max-ms", type=float, default=TARGET_MS,
                         help=f"maximum registry p95 in ms (default {TARGET_MS:g})")
+    parser.add_argument("--replica", action="store_true",
+                        help="answer the queries on a streaming standby of the database's cluster "
+                             "(built for the run and dropped at its end)")
 
 
 # ---------------------------------------------------------------------------
@@ -314,14 +327,20 @@ def busiest_salesperson(env):
     return env.cr.fetchone()
 
 
+MANAGER_LOGIN = "bench.sales.manager"
+
+
 def prepare_role(su_env, facts, role):
     """The user id that plays ``role``, with the rules of the role set for this transaction."""
     if role == "admin":
         return ADMIN_UID
     if role == "manager":
+        existing = su_env["res.users"].search([("login", "=", MANAGER_LOGIN)])
+        if existing:
+            return existing.id
         return su_env["res.users"].with_context(no_reset_password=True).create({
             "name": "Bench Sales Manager",
-            "login": "bench.sales.manager",
+            "login": MANAGER_LOGIN,
             "company_id": facts["company_id"],
             "company_ids": [(6, 0, [facts["company_id"]])],
             "groups_id": [(6, 0, [su_env.ref("sales_team.group_sale_manager").id])],
@@ -339,6 +358,26 @@ def prepare_role(su_env, facts, role):
                 "groups": [(4, salesman_group.id)],
             })
     return uid
+
+
+def saved_rules(su_env):
+    """The domains of Odoo's rules the strict role changes, to put them back afterwards."""
+    return {xmlid: su_env.ref(xmlid).domain_force for xmlid in STRICT_RULES}
+
+
+def undo_roles(su_env, saved):
+    """Remove what :func:`prepare_role` made, once it was committed (replica runs)."""
+    for xmlid, domain in saved.items():
+        rule = su_env.ref(xmlid)
+        if rule.domain_force != domain:
+            rule.domain_force = domain
+    su_env["ir.rule"].search([
+        ("name", "in", [f"Own customers ({model_xmlid})" for model_xmlid in STRICT_NEW_RULES]),
+    ]).unlink()
+    manager = su_env["res.users"].with_context(active_test=False).search([("login", "=", MANAGER_LOGIN)])
+    partner = manager.partner_id
+    manager.unlink()
+    partner.unlink()
 
 
 def measure_queries(env, facts, queries, warmup, repeat, progress=True):
@@ -384,6 +423,72 @@ def slowest_statement_plan(env, query, facts):
     }
 
 
+def measure_role(env, facts, selected, args, on_standby):
+    """Measure ``selected`` on ``env`` (one cursor) and record which server answered.
+
+    The server is read on that same cursor before the first call, after each
+    query's plan and after the last call; with ``on_standby`` a cursor that
+    is not on a standby in recovery stops the run.
+    """
+    def where():
+        server = replica.server_of(env.cr)
+        if on_standby and not server["in_recovery"]:
+            raise BenchError(f"the read-only cursor is not on the standby: {server}")
+        return server
+
+    before = where()
+    load = [os.getloadavg()[0]]
+    samples, found = measure_queries(env, facts, selected, args.warmup, args.repeat)
+    load.append(os.getloadavg()[0])
+    plans = {}
+    for query in selected:
+        plans[query.name] = slowest_statement_plan(env, query, facts)
+        plans[query.name]["server"] = where()
+    servers = {"before": before, "after": where()}
+    return samples, found, plans, {"servers": servers, "load_average_1min": load}
+
+
+def _measure_on_primary(args, session, dbname, facts, selected, roles):
+    by_role = {}
+    with session.environment(dbname) as su_env:
+        for role in roles:
+            uid = prepare_role(su_env, facts, role)
+            su_env.flush_all()
+            env = as_user(su_env, facts, uid)
+            log(f"as {role} (uid {uid})")
+            by_role[role] = (uid, *measure_role(env, facts, selected, args, on_standby=False))
+        # Nothing of the roles (users, rules) is kept.
+        su_env.cr.rollback()
+    return by_role
+
+
+def _measure_on_replica(args, session, dbname, facts, selected, roles):
+    """Each role's queries on a read-only cursor of the standby.
+
+    A standby cannot take the roles' users and rules inside the measuring
+    transaction: they are committed on the primary, replayed, then removed.
+    """
+    by_role = {}
+    with replica.standby(session) as node:
+        with session.environment(dbname) as su_env:
+            saved = saved_rules(su_env)
+        try:
+            for role in roles:
+                with session.environment(dbname) as su_env:
+                    uid = prepare_role(su_env, facts, role)
+                    su_env.flush_all()
+                node.wait_replayed()
+                with session.environment(dbname, readonly=True) as ro_env:
+                    env = as_user(ro_env, facts, uid)
+                    log(f"as {role} (uid {uid}) on the standby (port {node.port})")
+                    by_role[role] = (uid, *measure_role(env, facts, selected, args, on_standby=True))
+        finally:
+            with session.environment(dbname) as su_env:
+                undo_roles(su_env, saved)
+            log("users and rules of the roles removed from the primary")
+    return by_role
+
+
 def run(args, session):
     dbname = session.create_databases({"registry": [*BASE_MODULES, REGISTRY_MODULE]})["registry"]
     per_kind = args.rows // 4
@@ -404,18 +509,8 @@ def run(args, session):
     selected = [q for q in QUERIES if not args.only or q.name in args.only.split(",")]
     # The strict rules change the salesperson's rules: that role comes last.
     roles = [role for role in ROLES if role in args.roles.split(",")]
-    by_role = {}
-    with session.environment(dbname) as su_env:
-        for role in roles:
-            uid = prepare_role(su_env, facts, role)
-            su_env.flush_all()
-            env = as_user(su_env, facts, uid)
-            log(f"as {role} (uid {uid})")
-            samples, found = measure_queries(env, facts, selected, args.warmup, args.repeat)
-            plans = {query.name: slowest_statement_plan(env, query, facts) for query in selected}
-            by_role[role] = (uid, samples, found, plans)
-        # Nothing of the roles (users, rules) is kept.
-        su_env.cr.rollback()
+    measure = _measure_on_replica if args.replica else _measure_on_primary
+    by_role = measure(args, session, dbname, facts, selected, roles)
     return _result(args, dbname, facts, counts, selected, by_role)
 
 
@@ -424,8 +519,8 @@ def _result(args, dbname, facts, counts, selected, by_role):
     details = {}
     plans_by_role = {}
     slowest_by_role = {}
-    for role, (uid, samples, found, plans) in by_role.items():
-        details[role] = {"uid": uid, "queries": {}}
+    for role, (uid, samples, found, plans, context) in by_role.items():
+        details[role] = {"uid": uid, **context, "queries": {}}
         for query in selected:
             reg = summarize(samples[query.name]["registry"])
             base = summarize(samples[query.name]["order"])
@@ -450,9 +545,11 @@ def _result(args, dbname, facts, counts, selected, by_role):
     return BenchResult(
         measurements,
         title=(f"Registry at {sum(counts.values()):,} rows vs sale.order alone "
-               f"({args.repeat} calls each, as {', '.join(by_role)})"),
+               f"({args.repeat} calls each, as {', '.join(by_role)}"
+               f"{', on the replica' if args.replica else ''})"),
         extra={
             "database": dbname,
+            "answered_on": "replica" if args.replica else "primary",
             "registry_rows": counts,
             "generation": {k: v for k, v in facts.items()
                            if k not in ("customers", "users", "teams", "tags", "products")},

@@ -274,17 +274,39 @@ class BenchSession:
         return Registry(dbname)
 
     @contextmanager
-    def environment(self, dbname, context=None):
+    def environment(self, dbname, context=None, readonly=False):
         """An ``odoo.api.Environment`` as superuser on a fresh cursor.
 
         The cursor is committed when the block ends normally and rolled back
-        when it raises.
+        when it raises. ``readonly`` asks the registry for a read-only cursor,
+        which Odoo opens on the replica once :meth:`use_replica` named one
+        (and on the primary otherwise).
         """
         registry = self.registry(dbname)
         from odoo import SUPERUSER_ID, api
 
-        with registry.cursor() as cr:
+        with registry.cursor(readonly=readonly) as cr:
             yield api.Environment(cr, SUPERUSER_ID, dict(context or {}))
+
+    def use_replica(self, host, port):
+        """Open the registries again with Odoo's read-only pool on ``host:port``.
+
+        The same server options as production (``db_replica_host``,
+        ``db_replica_port``); ``None`` goes back to the primary alone. A
+        registry reads them when it is loaded, so the loaded ones are
+        released first.
+        """
+        self._ensure_odoo()
+        from odoo import sql_db
+        from odoo.modules.registry import Registry
+        from odoo.tools import config
+
+        for name in self.opened:
+            Registry.delete(name)
+        # Closes the read-only pool's connections too (close_db() does not).
+        sql_db.close_all()
+        config["db_replica_host"] = host if host is not None else False
+        config["db_replica_port"] = port if port is not None else False
 
     def _release_registries(self):
         from odoo import sql_db

@@ -8,7 +8,11 @@ Used by ``make test-ha`` (tools/devtool.py) and by the scale benchmark
 and removed by ``Topology.teardown()``, whatever happened before.
 
 The clusters are throw-away Debian clusters (``pg_createcluster``) of their
-own, on their own ports: the machine's main cluster is never changed.
+own, on their own ports: the topology never changes the machine's main
+cluster. The registry benchmark's ``--replica`` makes a standby of the
+cluster its database lives in with the same helpers; when that cluster does
+not accept loopback replication, ``allow_replication`` adds the line for the
+run and ``forbid_replication`` takes it out again.
 """
 
 import http.cookiejar
@@ -34,6 +38,9 @@ HA_ADDONS = (
 )
 ROLE = "odoo_ha"
 REPLICATION_LINE = "host replication all 127.0.0.1/32 trust"
+# A hot standby refuses to replay WAL of a primary with higher values of these.
+STANDBY_MINIMA = ("max_connections", "max_worker_processes", "max_wal_senders",
+                  "max_prepared_transactions", "max_locks_per_transaction")
 
 
 class TopologyError(Exception):
@@ -111,8 +118,49 @@ class Cluster:
             raise TopologyError(f"cluster {self.version}/{self.name} could not be dropped")
 
 
-def _create_cluster(version, name, port, created):
-    """A new stopped cluster; appended to ``created`` at once so that teardown drops it."""
+def cluster_on_port(port):
+    """The Debian cluster of this machine listening on ``port`` (``pg_lsclusters``)."""
+    out = run(["pg_lsclusters", "--no-header"])
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] == str(port):
+            return Cluster(fields[0], fields[1], fields[2])
+    raise TopologyError(f"no PostgreSQL cluster of this machine listens on port {port} (pg_lsclusters)")
+
+
+def allow_replication(cluster):
+    """Let loopback replication connections into ``cluster`` (``pg_basebackup``, streaming).
+
+    Returns True when the line had to be added, so that the caller can take
+    it out again with :func:`forbid_replication`; a cluster that already
+    accepts them is left as it is.
+    """
+    hba = cluster.conf_dir / "pg_hba.conf"
+    if REPLICATION_LINE in run(as_root(["cat", str(hba)])).splitlines():
+        return False
+    run(as_root(["sh", "-c", f"cat >> {hba}"]), input_text=REPLICATION_LINE + "\n")
+    cluster.psql("SELECT pg_reload_conf()")
+    log(f"added to {hba} and reloaded: {REPLICATION_LINE}")
+    return True
+
+
+def forbid_replication(cluster):
+    """Take the line :func:`allow_replication` added out of ``cluster``'s pg_hba.conf again."""
+    hba = cluster.conf_dir / "pg_hba.conf"
+    lines = run(as_root(["cat", str(hba)])).splitlines()
+    kept = [line for line in lines if line != REPLICATION_LINE]
+    if kept == lines:
+        return
+    run(as_root(["sh", "-c", f"cat > {hba}"]), input_text="".join(f"{line}\n" for line in kept))
+    cluster.psql("SELECT pg_reload_conf()")
+    log(f"removed from {hba} and reloaded: {REPLICATION_LINE}")
+
+
+def _create_cluster(version, name, port, created, at_least=None):
+    """A new stopped cluster; appended to ``created`` at once so that teardown drops it.
+
+    ``at_least`` raises some of its integer settings to the values given.
+    """
     cluster = Cluster(version, name, port)
     run(as_root(["pg_createcluster", version, name, "-p", str(port), "--",
                  "--auth-local=trust", "--auth-host=trust"]))
@@ -129,6 +177,8 @@ def _create_cluster(version, name, port, created):
         "full_page_writes": "off",
         "shared_buffers": "'128MB'",
     }
+    for key, value in (at_least or {}).items():
+        settings[key] = str(max(int(settings.get(key, 0)), value))
     conf = cluster.conf_dir / "conf.d" / "ha.conf"
     text = "".join(f"{key} = {value}\n" for key, value in settings.items())
     run(as_root(["sh", "-c", f"cat > {conf}"]), input_text=text)
@@ -152,7 +202,8 @@ def create_standby(primary, name, port, created):
     """A hot standby of ``primary``, made with ``pg_basebackup -R`` and streaming from it."""
     log(f"creating the standby cluster {primary.version}/{name} on 127.0.0.1:{port} "
         f"(pg_basebackup -R from port {primary.port})")
-    cluster = _create_cluster(primary.version, name, port, created)
+    minima = {key: int(primary.psql(f"SHOW {key}").strip()) for key in STANDBY_MINIMA}
+    cluster = _create_cluster(primary.version, name, port, created, at_least=minima)
     run(as_root(["find", str(cluster.data_dir), "-mindepth", "1", "-delete"]))
     run(as_postgres(["pg_basebackup", "-D", str(cluster.data_dir), "-R", "-X", "stream", "-c", "fast",
                      "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"]))
