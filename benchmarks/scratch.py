@@ -298,11 +298,9 @@ class BenchSession:
         """
         self._ensure_odoo()
         from odoo import sql_db
-        from odoo.modules.registry import Registry
         from odoo.tools import config
 
-        for name in self.opened:
-            Registry.delete(name)
+        self._release_registries()
         # Closes the read-only pool's connections too (close_db() does not).
         sql_db.close_all()
         config["db_replica_host"] = host if host is not None else False

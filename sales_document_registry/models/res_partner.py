@@ -23,10 +23,7 @@ class ResPartner(models.Model):
         if "user_id" in vals:
             # The registry's triggers queue the customers whose salesperson
             # changed; the job sets their rows again once this commits.
-            cron = self.env.ref("sales_document_registry.ir_cron_sales_document_resync_partner_users",
-                                raise_if_not_found=False)
-            if cron:
-                cron._trigger()
+            self.env["sales.document"]._trigger_resync_partner_users()
         return result
 
     def action_open_sales_documents(self):

@@ -425,9 +425,16 @@ class SalesDocument(models.Model):
                 return registry_store.resync_partner_users(self.env.cr)
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             _logger.info("Registry: customers' salespeople not set again (concurrent writes); retrying in a minute")
-            cron = self.env.ref("sales_document_registry.ir_cron_sales_document_resync_partner_users")
-            cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
+            self._trigger_resync_partner_users(fields.Datetime.now() + timedelta(minutes=1))
             return 0
+
+    @api.model
+    def _trigger_resync_partner_users(self, at=None):
+        """Run :meth:`_cron_resync_partner_users` as soon as possible, or at ``at``."""
+        cron = self.env.ref("sales_document_registry.ir_cron_sales_document_resync_partner_users",
+                            raise_if_not_found=False)
+        if cron:
+            cron._trigger(at)
 
     @api.model
     def _store_differences(self):

@@ -417,18 +417,28 @@ def _partner_functions():
         SQL(
             """IF EXISTS (%(changed)s) THEN
                  PERFORM 1 FROM %(partners)s WHERE id IN (%(changed)s) ORDER BY id FOR UPDATE NOWAIT;
-                 UPDATE %(rows)s r SET partner_user_id = p.user_id FROM %(partners)s p
-                  WHERE p.id IN (%(changed)s) AND r.partner_id = p.id
-                    AND r.partner_user_id IS DISTINCT FROM p.user_id;
+                 %(set_partner_user)s;
                  INSERT INTO %(resync)s (partner_id) %(changed)s ON CONFLICT DO NOTHING;
                END IF;""",
             changed=changed,
             partners=SQL.identifier(PARTNER_TABLE),
-            rows=SQL.identifier(ROW_TABLE),
+            set_partner_user=_set_partner_user(changed),
             resync=SQL.identifier(RESYNC_TABLE),
         ),
     )
     yield _trigger(PARTNER_TABLE, f"{prefix}_upd", "UPDATE", f"{prefix}_upd", "OLD TABLE AS sd_old NEW TABLE AS sd_new")
+
+
+def _set_partner_user(partner_ids=None):
+    """The UPDATE setting ``partner_user_id`` of the rows of the customers
+    ``partner_ids`` (a sub-query; every customer when None) from their salesperson."""
+    return SQL(
+        """UPDATE %(rows)s r SET partner_user_id = p.user_id FROM %(partners)s p
+            WHERE r.partner_id = p.id AND r.partner_user_id IS DISTINCT FROM p.user_id%(only)s""",
+        rows=SQL.identifier(ROW_TABLE),
+        partners=SQL.identifier(PARTNER_TABLE),
+        only=SQL(" AND p.id IN (%s)", partner_ids) if partner_ids is not None else SQL(""),
+    )
 
 
 def _tag_insert(source, rows):
@@ -796,25 +806,15 @@ def resync_partner_users(cr):
     """
     cr.execute(SQL(
         """WITH queued AS (DELETE FROM %(resync)s RETURNING partner_id),
-                changed AS (UPDATE %(rows)s r SET partner_user_id = p.user_id
-                              FROM %(partners)s p
-                             WHERE p.id IN (SELECT partner_id FROM queued) AND r.partner_id = p.id
-                               AND r.partner_user_id IS DISTINCT FROM p.user_id
-                            RETURNING 1)
+                changed AS (%(set_partner_user)s RETURNING 1)
            SELECT count(*) FROM changed""",
         resync=SQL.identifier(RESYNC_TABLE),
-        rows=SQL.identifier(ROW_TABLE),
-        partners=SQL.identifier(PARTNER_TABLE),
+        set_partner_user=_set_partner_user(SQL("SELECT partner_id FROM queued")),
     ))
     return cr.fetchone()[0]
 
 
 def fill_partner_user(cr):
     """Set ``partner_user_id`` of every registry row from its customer (migration to 18.0.1.2.0)."""
-    cr.execute(SQL(
-        """UPDATE %(rows)s r SET partner_user_id = p.user_id FROM %(partners)s p
-            WHERE p.id = r.partner_id AND r.partner_user_id IS DISTINCT FROM p.user_id""",
-        rows=SQL.identifier(ROW_TABLE),
-        partners=SQL.identifier(PARTNER_TABLE),
-    ))
+    cr.execute(_set_partner_user())
     return cr.rowcount
