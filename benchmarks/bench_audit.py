@@ -39,6 +39,9 @@ DEFAULT_TARGET = 1.05
 DEFAULT_WRITE_TARGET = 1.10
 LABELS = ("off", "audit", "auditlog_full", "auditlog_fast")
 PEER_LABELS = ("auditlog_full", "auditlog_fast")
+# The audit database written with the capture reduced to one constant row per
+# transaction (``--floor``): what any capture inserting its row costs.
+FLOOR_LABEL = "floor"
 AUDIT_MODULE = "sales_document_audit"
 OCA_MODULE = "auditlog"
 OCA_REQUIREMENT = "odoo-addon-auditlog>=18.0,<18.1"
@@ -57,6 +60,10 @@ def add_arguments(parser):
                         help=f"maximum audit / off ratio of the flow (default {DEFAULT_TARGET:g})")
     parser.add_argument("--write-target", type=float, default=DEFAULT_WRITE_TARGET,
                         help=f"maximum audit / off ratio of the single-field writes (default {DEFAULT_WRITE_TARGET:g})")
+    parser.add_argument("--floor", action="store_true",
+                        help="also write in the audit database with the capture replaced by one "
+                             "constant row inserted per transaction (the floor of the single-write "
+                             "figure), taking turns with the others")
     parser.add_argument("--peers", choices=("auditlog", "none"), default="auditlog",
                         help="databases compared besides off and audit: OCA auditlog in full "
                              "and fast mode (default), or none (quicker runs, no download)")
@@ -146,9 +153,12 @@ def run(args, session):
 
     writes = args.orders if args.writes is None else args.writes
     write_seconds = _write_phase(session, names, labels, results, writes, slice_size, bench,
-                                 max(1, args.write_rounds))
+                                 max(1, args.write_rounds), floor=args.floor)
     write_rows = {label: _rows_written(session, names[label], label, bench, marks[label])
                   for label in labels}
+    if args.floor:
+        # The floor's constant rows went to the audit database too.
+        write_rows["audit"]["sales_document_audit_log"] -= len(write_seconds[FLOOR_LABEL])
 
     with session.environment(names["audit"]) as env:
         unsealed = bench.unsealed_rows(env)
@@ -197,30 +207,39 @@ def _rows_written(session, dbname, label, bench, marks):
     return counts
 
 
-def _write_phase(session, names, labels, results, writes, slice_size, bench, write_rounds=1):
+def _write_phase(session, names, labels, results, writes, slice_size, bench, write_rounds=1, floor=False):
     """Write client_order_ref on ``writes`` orders of the last round, in turns,
-    ``write_rounds`` times."""
+    ``write_rounds`` times; with ``floor``, the audit database takes a second
+    turn each time, its capture reduced to one constant row per transaction."""
     order_ids = {}
+    write_labels = (*labels, FLOOR_LABEL) if floor else labels
+    databases = dict(names, **({FLOOR_LABEL: names["audit"]} if floor else {}))
     for label in labels:
         ids = results[label][-1].order_ids
         if len(ids) < writes:
             raise BenchError(f"--writes {writes} needs at least as many timed flows (--orders)")
         order_ids[label] = ids[:writes]
+    if floor:
+        order_ids[FLOOR_LABEL] = order_ids["audit"]
     log(f"writing client_order_ref on {writes} orders per database {write_rounds} time(s), "
         f"taking turns every {slice_size}")
-    seconds = {label: [] for label in labels}
+    seconds = {label: [] for label in write_labels}
     slices = [(write_round, start) for write_round in range(write_rounds)
               for start in range(0, writes, slice_size)]
     for slice_no, (write_round, start) in enumerate(slices):
-        for label in rounds.turns(labels, slice_no):
-            with session.environment(names[label]) as env:
+        for label in rounds.turns(write_labels, slice_no):
+            with session.environment(databases[label]) as env:
                 admin = env.ref("base.user_admin")
                 orders = env(user=admin.id)["sale.order"].browse(
                     order_ids[label][start:start + slice_size])
-                # Unique per run and round: the registry refuses one customer reference twice.
-                value = f"audit-bench-{session.token}-{write_round}-{start}"
-                seconds[label] += bench.write_one_field(env, orders, value=value)
-    for label in labels:
+                # Unique per run, round and label: the registry refuses one customer reference twice.
+                value = f"audit-bench-{session.token}-{label}-{write_round}-{start}"
+                if label == FLOOR_LABEL:
+                    with bench.one_insert_per_transaction(admin.company_id.id):
+                        seconds[label] += bench.write_one_field(env, orders, value=value)
+                else:
+                    seconds[label] += bench.write_one_field(env, orders, value=value)
+    for label in write_labels:
         log(f"{label}: {sum(seconds[label]):.1f} s for {len(seconds[label])} writes")
     return seconds
 
@@ -270,15 +289,17 @@ def _result(args, names, labels, wheel, results, flow_rows, write_seconds, write
         measurements.append(Measurement(f"flow latency p95: {label}", lat.p95, unit="ms",
                                         baseline=off_lat.p95))
     off_writes = sum(write_seconds["off"])
-    for label in labels[1:]:
+    write_labels = [*labels[1:], *([FLOOR_LABEL] if FLOOR_LABEL in write_seconds else [])]
+    for label in write_labels:
         measurements.append(Measurement(
             f"write 1 field x {writes}: {label}", sum(write_seconds[label]), unit="s",
             baseline=off_writes, max_ratio=args.write_target if label == "audit" else None,
-            note="client_order_ref, one transaction per write",
+            note=("the capture reduced to one constant row per transaction" if label == FLOOR_LABEL
+                  else "client_order_ref, one transaction per write"),
         ))
     # The typical write, less moved than the total by a write another process stalled.
     off_write_p50 = summarize([s * 1000 for s in write_seconds["off"]]).p50
-    for label in labels[1:]:
+    for label in write_labels:
         measurements.append(Measurement(
             f"write latency p50: {label}", summarize([s * 1000 for s in write_seconds[label]]).p50, unit="ms",
             baseline=off_write_p50,

@@ -129,8 +129,11 @@ class SalesDocumentAuditLogCapture(models.Model):
             self._insert_rows(cr, rows)
             return
         docs = buffer["docs"]
+        may_vanish = {
+            model: self.env[model]._audit_profile_now().may_vanish for model in {row["res_model"] for row in rows}
+        }
         check = [
-            docs[(row["res_model"], row["res_id"])]["op"] != "unlink" and self.env[row["res_model"]]._audit_may_vanish()
+            docs[(row["res_model"], row["res_id"])]["op"] != "unlink" and may_vanish[row["res_model"]]
             for row in rows
         ]
         gone = self._insert_rows_of_existing(cr, rows, check)
@@ -385,9 +388,9 @@ class SalesDocumentAuditLogCapture(models.Model):
         if not rows:
             return []
         self._check_row_columns(rows)
-        values = SQL(", ").join(
-            SQL(INSERT_ROW, *(row[column] if row[column] is not False else None for column in INSERT_COLUMNS))
-            for row in rows
-        )
-        cr.execute(SQL("%s VALUES %s RETURNING id", INSERT_HEAD, values))
+        # One SQL object for the whole statement: this runs at every commit.
+        params = [row[column] if row[column] is not False else None for row in rows for column in INSERT_COLUMNS]
+        cr.execute(SQL(
+            f"{INSERT_HEAD.code} VALUES {', '.join([INSERT_ROW] * len(rows))} RETURNING id", *params
+        ))
         return [row[0] for row in cr.fetchall()]

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError
+from odoo.tools.cache import get_cache_key_counter
 
 _logger = logging.getLogger(__name__)
 
@@ -14,6 +15,10 @@ BUFFER_KEY = "sales_document_audit.buffer"
 # only the outermost public read of a request is counted (``web_search_read``
 # calls ``web_read``, which calls ``read``).
 READ_DEPTH_KEY = "sales_document_audit.read_depth"
+# Key in ``cr.precommit.data`` of the audit profiles the transaction looked
+# up (``_audit_profile_now``): one registry cache lookup per model and
+# transaction, however many records it writes.
+PROFILES_KEY = "sales_document_audit.profiles"
 # Keys of ``changes`` the capture writes itself: an annotation cannot replace them.
 RESERVED_CHANGE_KEYS = frozenset({"fields", "lines", "after_validation"})
 
@@ -28,6 +33,40 @@ CACHE_VALUE_TYPES = frozenset({
 })
 # Default of ``env.cache.get`` meaning "not in cache" (None is a cached value).
 NOT_CACHED = object()
+
+
+class AuditProfile:
+    """What the capture needs to know of one model, cached with the registry's caches.
+
+    ``fields``: the audited field names; ``may_vanish``: see
+    ``_audit_may_vanish``; ``watched``: ``_audit_watched_fields`` memoized
+    by the written fields. It is built from the audit rules and the model's
+    fields only, and is dropped with the registry's caches when a rule or
+    the models change (``_audit_profile``).
+    """
+
+    __slots__ = ("fields", "may_vanish", "watched")
+
+    def __init__(self, fields, may_vanish):
+        self.fields = fields
+        self.may_vanish = may_vanish
+        self.watched = {}
+
+
+def cached_call(bound_method, *args):
+    """``bound_method(*args)`` for an ``ormcache`` method, its cache looked up directly.
+
+    Called through its decorator, an ``ormcache`` method binds its signature
+    at each call, which costs more than the lookup itself. A miss calls the
+    method, which fills the cache as usual.
+    """
+    cache, key, counter = get_cache_key_counter(bound_method, *args)
+    try:
+        value = cache[key]
+    except KeyError:
+        return bound_method(*args)
+    counter.hit += 1
+    return value
 
 
 def audit_value(field, value):
@@ -142,7 +181,32 @@ class SalesDocumentAuditMixin(models.AbstractModel):
     @api.model
     def _audit_fields(self):
         """Names of the audited fields of this model (a frozenset)."""
-        return self.env["sales.document.audit.rule"]._get_audited_fields(self._name)
+        return self._audit_profile_now().fields
+
+    @api.model
+    @tools.ormcache()
+    def _audit_profile(self):
+        """This model's ``AuditProfile``, cached until a rule or the models change."""
+        return AuditProfile(
+            self.env["sales.document.audit.rule"]._get_audited_fields(self._name), self._audit_may_vanish()
+        )
+
+    @api.model
+    def _audit_profile_now(self):
+        """``_audit_profile``, looked up in the registry's cache once per transaction.
+
+        Every audited write asks for it, and a lookup in the registry's
+        cache costs more than the rest of the question. A change of the
+        audit rules drops the transaction's copy (``sales.document.audit.rule``).
+        """
+        data = self.env.cr.precommit.data
+        profiles = data.get(PROFILES_KEY)
+        if profiles is None:
+            profiles = data[PROFILES_KEY] = {}
+        profile = profiles.get(self._name)
+        if profile is None:
+            profile = profiles[self._name] = cached_call(self._audit_profile)
+        return profile
 
     def _audit_capture_filter(self):
         """Records worth buffering (cheap, cache-only test); documents override."""
@@ -249,7 +313,14 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         field is never snapshotted twice, so its old value is always the one
         before the transaction changed it.
         """
-        names = self._audit_fields() if operation == "unlink" else self._audit_watched_fields(frozenset(written))
+        profile = self._audit_profile_now()
+        if operation == "unlink":
+            names = profile.fields
+        else:
+            written = frozenset(written)
+            names = profile.watched.get(written)
+            if names is None:
+                names = profile.watched[written] = self._audit_watched_fields(written)
         to_snapshot = self.browse([
             record_id for record_id, entry in entries.items()
             if entry["op"] != "create" and not names <= entry["seen"]

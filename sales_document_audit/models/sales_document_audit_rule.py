@@ -2,6 +2,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from . import salesman_rules
+from .sales_document_audit_mixin import PROFILES_KEY
 
 # Models whose changes the audit trail captures.
 AUDITED_MODELS = (
@@ -52,6 +53,23 @@ class SalesDocumentAuditRule(models.Model):
     _sql_constraints = [
         ("model_unique", "unique(model_id)", "There is already an audit rule for this model."),
     ]
+
+    # The registry's caches are cleared by the mixin; the copy of the audit
+    # profiles the current transaction keeps goes too, so that its next
+    # write already follows the changed rule.
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.cr.precommit.data.pop(PROFILES_KEY, None)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.cr.precommit.data.pop(PROFILES_KEY, None)
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.cr.precommit.data.pop(PROFILES_KEY, None)
+        return super().unlink()
 
     @api.constrains("model_id")
     def _check_model(self):

@@ -87,6 +87,24 @@ class TestAuditCapture(AuditCase):
         self.assertFalse(self._logs(order, "write"))
         self.assertNotIn("client_order_ref", self.env["sale.order"]._audit_fields())
 
+    def test_rule_change_applies_within_the_transaction(self):
+        # The capture keeps each model's audited fields for the transaction:
+        # a rule changed in it must not leave the next write on the old list.
+        rule = self.env["sales.document.audit.rule"].search([("model", "=", "sale.order")])
+        ref_field = self.env["ir.model.fields"]._get("sale.order", "client_order_ref")
+        order = self._create_order()
+        self._commit_point()
+        self.assertIn("client_order_ref", self.env["sale.order"]._audit_fields())
+        rule.field_ids = [Command.unlink(ref_field.id)]
+        self.assertNotIn("client_order_ref", self.env["sale.order"]._audit_fields())
+        order.client_order_ref = "PO-10"
+        self._commit_point()
+        self.assertFalse(self._logs(order, "write"))
+        rule.field_ids = [Command.link(ref_field.id)]
+        order.client_order_ref = "PO-11"
+        self._commit_point()
+        self.assertEqual(self._changes(self._logs(order, "write")[-1])["fields"]["client_order_ref"], ["PO-10", "PO-11"])
+
     def test_request_context_outside_requests(self):
         order = self._create_order()
         self._commit_point()
