@@ -340,7 +340,12 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         return to_snapshot
 
     def _audit_take_company(self, entries):
-        """Keep in ``entries`` the company of each document (for when it is gone at commit)."""
+        """Keep in ``entries`` the company of each document (for when it is gone at commit).
+
+        For a write on a model whose records the database can delete behind
+        the ORM (``_audit_may_vanish``): any other record still exists at
+        commit, or was deleted through the ORM, whose unlink keeps its company.
+        """
         company_field = self._fields.get("company_id")
         if company_field is None:
             return
@@ -404,6 +409,9 @@ class SalesDocumentAuditMixin(models.AbstractModel):
             entries[record_id] = entry
         if operation != "create":
             self._audit_take_old(entries, operation, written)
+        if operation == "write" and self._audit_profile_now().may_vanish:
+            # Only a record the database can delete behind the ORM may be gone
+            # at commit without an unlink of its own, which keeps its company.
             self._audit_take_company(entries)
         if operation == "unlink":
             # sudo: what a deleted document was is recorded whoever may read it.
