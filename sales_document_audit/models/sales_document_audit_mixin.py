@@ -53,22 +53,6 @@ class AuditProfile:
         self.watched = {}
 
 
-def cached_call(bound_method, *args):
-    """``bound_method(*args)`` for an ``ormcache`` method, its cache looked up directly.
-
-    Called through its decorator, an ``ormcache`` method binds its signature
-    at each call, which costs more than the lookup itself. A miss calls the
-    method, which fills the cache as usual.
-    """
-    cache, key, counter = get_cache_key_counter(bound_method, *args)
-    try:
-        value = cache[key]
-    except KeyError:
-        return bound_method(*args)
-    counter.hit += 1
-    return value
-
-
 def audit_value(field, value):
     """JSON-friendly form of a field value for the audit trail."""
     if field.type == "many2one":
@@ -205,7 +189,15 @@ class SalesDocumentAuditMixin(models.AbstractModel):
             profiles = data[PROFILES_KEY] = {}
         profile = profiles.get(self._name)
         if profile is None:
-            profile = profiles[self._name] = cached_call(self._audit_profile)
+            # Through the cache directly: called through its decorator, an
+            # ``ormcache`` method binds its signature, which costs more than the lookup.
+            cache, key, counter = get_cache_key_counter(self._audit_profile)
+            try:
+                profile = cache[key]
+                counter.hit += 1
+            except KeyError:
+                profile = self._audit_profile()
+            profiles[self._name] = profile
         return profile
 
     def _audit_capture_filter(self):
@@ -227,7 +219,6 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         return self.display_name
 
     @api.model
-    @tools.ormcache()
     def _audit_may_vanish(self):
         """Whether the database can delete a record of this model behind the ORM.
 
@@ -244,7 +235,6 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         )
 
     @api.model
-    @tools.ormcache("written")
     def _audit_watched_fields(self, written=frozenset()):
         """The audited fields a write of ``written`` (a frozenset) may change.
 
@@ -253,7 +243,7 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         ``_audit_is_validated`` reads. With nothing written (the document is
         touched through its lines), every computed audited field. Any other
         field changes only through a write of its own, which takes its own
-        snapshot then.
+        snapshot then. The capture keeps the answers in the model's ``AuditProfile``.
         """
         audited = self._audit_fields()
         model_fields = self._fields

@@ -54,22 +54,12 @@ class SalesDocumentAuditRule(models.Model):
         ("model_unique", "unique(model_id)", "There is already an audit rule for this model."),
     ]
 
-    # The registry's caches are cleared by the mixin; the copy of the audit
-    # profiles the current transaction keeps goes too, so that its next
-    # write already follows the changed rule.
-
-    @api.model_create_multi
-    def create(self, vals_list):
+    @api.model
+    def _config_changed(self):
+        result = super()._config_changed()
+        # The capture's copy of the audit profiles, kept for the transaction.
         self.env.cr.precommit.data.pop(PROFILES_KEY, None)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.env.cr.precommit.data.pop(PROFILES_KEY, None)
-        return super().write(vals)
-
-    def unlink(self):
-        self.env.cr.precommit.data.pop(PROFILES_KEY, None)
-        return super().unlink()
+        return result
 
     @api.constrains("model_id")
     def _check_model(self):

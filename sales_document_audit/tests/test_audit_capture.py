@@ -1,9 +1,10 @@
+from contextlib import contextmanager
 from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import tagged
 
-from ..models.sales_document_audit_mixin import audit_value
+from ..models.sales_document_audit_mixin import PROFILES_KEY, audit_value
 from .common import AuditCase
 
 
@@ -316,6 +317,20 @@ class TestAuditCaptureExactRows(AuditCase):
     def _json_type(value):
         return str if isinstance(value, str) else type(value)
 
+    @contextmanager
+    def _sale_orders_may_vanish(self):
+        """Patch ``_audit_may_vanish`` of orders to True, and the audit profile that keeps its answer."""
+        def forget_profiles():
+            self.env.registry.clear_cache()
+            self.env.cr.precommit.data.pop(PROFILES_KEY, None)
+
+        with patch.object(type(self.env["sale.order"]), "_audit_may_vanish", lambda self: True):
+            forget_profiles()
+            try:
+                yield
+            finally:
+                forget_profiles()
+
     def _delete_behind_the_orm(self, order):
         """What a cascade does: the row goes, the ORM is not told."""
         self.env.flush_all()
@@ -332,9 +347,8 @@ class TestAuditCaptureExactRows(AuditCase):
 
     def test_document_deleted_behind_the_orm_is_an_unlink_row(self):
         # As if sale.order had a many2one that cascades on delete.
-        may_vanish = patch.object(type(self.env["sale.order"]), "_audit_may_vanish", lambda self: True)
         for in_cache in (True, False):
-            with self.subTest(in_cache=in_cache), may_vanish:
+            with self.subTest(in_cache=in_cache), self._sale_orders_may_vanish():
                 order = self._fresh(self._create_order())
                 order_id, company = order.id, order.company_id
                 order.write({"client_order_ref": "PO-11"})

@@ -15,15 +15,21 @@ class SalesDocumentCachedConfigMixin(models.AbstractModel):
     @api.model_create_multi
     def create(self, vals_list):
         records = super().create(vals_list)
-        self.env.registry.clear_cache()
+        self._config_changed()
         return records
 
     def write(self, vals):
         result = super().write(vals)
-        self.env.registry.clear_cache()
+        self._config_changed()
         return result
 
     def unlink(self):
         result = super().unlink()
-        self.env.registry.clear_cache()
+        self._config_changed()
         return result
+
+    @api.model
+    def _config_changed(self):
+        """Drop what the hot paths keep of this configuration (the registry's
+        caches, in every worker); a model that keeps more extends it."""
+        self.env.registry.clear_cache()
