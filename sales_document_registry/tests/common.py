@@ -245,6 +245,14 @@ class RegistryAccessRpcMixin:
         label = user.login
         found = self._rpc_as(user, "sales.document", "search", [], context=context)
         self.assertEqual(sorted(found), sorted(expected.ids), f"{label}: search")
+        # Page by page, newest first, as a list view reads them.
+        newest_first = [
+            row_id for row_id in self.env["sales.document"].with_context(active_test=False).search([]).ids
+            if row_id in set(expected.ids)
+        ]
+        for offset in range(0, len(newest_first) + 1, 4):
+            page = self._rpc_as(user, "sales.document", "search", [], offset=offset, limit=4, context=context)
+            self.assertEqual(page, newest_first[offset:offset + 4], f"{label}: page at {offset}")
         count = self._rpc_as(user, "sales.document", "search_count", [], context=context)
         self.assertEqual(count, len(expected), f"{label}: search_count")
         by_state = {}

@@ -142,3 +142,39 @@ def _to_domain(node):
     if node == expression.TRUE_LEAF:
         return []
     return [node]
+
+
+def branches(domain, most=8):
+    """``domain`` as an OR of conjunctions (a list of domains), or None.
+
+    None when it has a negation or more than ``most`` conjunctions. Each
+    conjunction is one way a row can match; for the registry's access
+    domain, one source's rule alternative (own orders, unassigned orders,
+    every delivery, ...), which an index can answer in order.
+    """
+    tokens = expression.normalize_domain(domain)
+    if expression.NOT_OPERATOR in tokens:
+        return None
+    try:
+        conjunctions = _disjuncts(_parse(iter(tokens)), most)
+    except OverflowError:
+        return None
+    return [[tuple(leaf) if isinstance(leaf, list) else leaf for leaf in leaves] for leaves in conjunctions]
+
+
+def _disjuncts(node, most):
+    """Lists of leaves whose conjunctions, OR-ed, mean ``node``; OverflowError past ``most``."""
+    if not (isinstance(node, tuple) and len(node) == 2 and node[0] in ("&", "|")):
+        return [[node]]
+    operator, children = node
+    if operator == "|":
+        result = [leaves for child in children for leaves in _disjuncts(child, most)]
+    else:
+        result = [[]]
+        for child in children:
+            result = [leaves + more for leaves in result for more in _disjuncts(child, most)]
+            if len(result) > most:
+                raise OverflowError
+    if len(result) > most:
+        raise OverflowError
+    return result
