@@ -18,6 +18,12 @@ SUMMARY_AGGREGATES = {"__count": "doc_count:sum", "amount_total:sum": "amount_to
 # A page deeper than this in the default order is read without taking the top
 # of each access alternative first (``_top_of_each_branch``).
 BRANCH_ROWS_MAX = 2000
+# The filters under which a page is taken from the top of each access
+# alternative: those that keep most rows (type, status, company, archived),
+# under which a walk of the date index would drop as many rows as without
+# filter. A selective filter (customer, salesperson, tag, product) drives the
+# query itself; repeated in every alternative it would cost more.
+BRANCH_FILTER_FIELDS = frozenset({"doc_type", "state", "company_id", "res_model", "currency_id", "active"})
 
 STATES = [
     ("draft", "Draft"),
@@ -175,8 +181,16 @@ class SalesDocument(models.Model):
         (salesperson and date, customer's salesperson and date, date) reads
         in order: the page is taken from those few (the default order ends
         with ``id``, so it is total and every alternative agrees with it).
+        Only under no filter or filters that keep most rows
+        (``BRANCH_FILTER_FIELDS``).
         """
         if not limit or offset + limit > BRANCH_ROWS_MAX or (order and _order_terms(order) != _order_terms(self._order)):
+            return None
+        if any(
+            expression.is_leaf(leaf) and leaf not in (expression.TRUE_LEAF, expression.FALSE_LEAF)
+            and leaf[0] not in BRANCH_FILTER_FIELDS
+            for leaf in domain or ()
+        ):
             return None
         alternatives = registry_access.branches(access)
         if not alternatives or len(alternatives) < 2:

@@ -145,8 +145,11 @@ class TestRegistryRuleRewrite(RegistryAccessRpcMixin, HttpCase, SalesDocumentCas
 
         self.assertTrue(paged(self.salesman, [], limit=4))
         self.assertTrue(paged(self.salesman, [("doc_type", "=", "order")], offset=8, limit=4, order="date DESC,id DESC"))
-        # Not for a count, a page in another order or too deep, nor for a user whose rules have one alternative.
+        # Not for a count, a page in another order or too deep, under a selective filter,
+        # nor for a user whose rules have one alternative.
         self.assertFalse(paged(self.salesman, []))
+        self.assertFalse(paged(self.salesman, [("partner_id", "=", self.customer.id)], limit=4))
+        self.assertFalse(paged(self.salesman, [("tag_ids", "in", [1])], limit=4))
         self.assertFalse(paged(self.salesman, [], limit=4, order="name"))
         self.assertFalse(paged(self.salesman, [], offset=5000, limit=80))
         alternatives = {

@@ -257,6 +257,7 @@ ROW_INDEXES = {
     "team_date": "(team_id, date DESC)",
     "order": "(sale_order_id)",
     "res": "(res_model, res_id)",
+    "model_date": "(res_model, date DESC, id DESC)",
     "type_date": "(doc_type, date DESC)",
     "company_state": "(company_id, state, doc_type)",
     "company_month": "(company_id, date, amount_total, currency_id)",
