@@ -4,6 +4,7 @@ from odoo import Command
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.sales_document_registry.tests.common import RegistryAccessRpcMixin
+from odoo.addons.sales_document_registry.tools import registry_store
 
 from .common import AuditCase
 
@@ -53,6 +54,42 @@ class TestRegistryStrictRules(RegistryAccessRpcMixin, HttpCase, AuditCase):
         self.assertFalse(self._subquery_models(self.salesman) & documents)
         self.assertIn("partner_user_id", self._access_parts(self.salesman))
         self.assertFalse(self._subquery_models(self.auditor) & documents)
+
+    def test_strict_pivots_are_answered_from_the_roll_up(self):
+        """Count and amount per state, type and month for the strict salesperson come from the
+        roll-up's two disjoint parts (his documents; his customers' documents sold by someone
+        else), and equal the sums of the rows he sees."""
+        self.assertTrue(self.customer.user_id == self.salesman and self.colleague_flow[0].user_id == self.salesman_2)
+        self.env.flush_all()
+        # As in a database of the registry and the audit addon (the addons of this one add
+        # service requests and opportunities, whose own rules the roll-up cannot answer).
+        self.patch(type(self.env["sales.document"]), "_registry_layout", lambda self: registry_store.DEFAULT_LAYOUT)
+        Registry = self.env["sales.document"].with_user(self.salesman)
+        for domain, groupby in (([], "state"), ([], "doc_type"), ([("doc_type", "in", ["order", "invoice"])], "state"),
+                                ([], "date:month")):
+            with self.subTest(domain=domain, groupby=groupby):
+                rows = Registry.search(domain)
+                self.assertIn(self.colleague_flow[0].id, rows.filtered(lambda r: r.doc_type == "order").mapped("res_id"))
+                expected = {}
+                for row in rows:
+                    key = row.date.replace(day=1) if groupby == "date:month" else row[groupby]
+                    count, amount = expected.get(key, (0, 0.0))
+                    expected[key] = (count + 1, amount + row.amount_total)
+                summary = Registry._summary_read_group(
+                    domain, [groupby], ["__count", "amount_total:sum"], (), 0, None, None
+                )
+                self.assertIsNotNone(summary, "answered from the roll-up")
+                got = {key: (count, amount) for key, count, amount in summary}
+                self.assertEqual({key: value[0] for key, value in got.items()},
+                                 {key: value[0] for key, value in expected.items()})
+                for key, (_count, amount) in expected.items():
+                    self.assertAlmostEqual(got[key][1], amount, 2)
+        # Grouped by salesperson, the rows per customer's salesperson cannot answer: the rows do.
+        self.assertIsNone(Registry._summary_read_group([], ["user_id"], ["__count"], (), 0, None, None))
+        # Without that rule (a sales manager), the roll-up answers from its plain rows only.
+        Registry = self.env["sales.document"].with_user(self.sales_manager)
+        summary = Registry._summary_read_group([], ["state"], ["__count"], (), 0, None, None)
+        self.assertEqual(sum(count for _state, count in summary), Registry.search_count([]))
 
     def test_a_changed_customer_salesperson_moves_visibility_at_once(self):
         self.assertIn(self.colleague_flow[0].id, self._visible_orders(self.assertRegistryMatchesModels(self.salesman)))

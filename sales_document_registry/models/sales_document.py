@@ -33,6 +33,51 @@ STATES = [
 ]
 
 
+def _split_own_customers(domain):
+    """``(domain, by_customer)`` for the roll-up, or None when it cannot answer.
+
+    "Own documents or documents of own customers" (``user_id = u OR
+    partner_user_id = u``, the audit addon's strict rule on the row), as one
+    of the domain's conjuncts, becomes two disjoint parts of the roll-up: its
+    plain rows of salesperson ``u``, and its rows per customer's salesperson
+    ``u`` (which leave out the documents of ``u`` himself). The other
+    conjuncts must then not name the salesperson (the rows per customer's
+    salesperson do not hold it). Any other domain reads the plain rows only,
+    and must not name the customer's salesperson.
+    """
+    parts = registry_access.conjuncts(domain)
+    if parts is None:
+        return None
+    users = {_own_or_customers_user(part) for part in parts} - {None}
+    others = [part for part in parts if _own_or_customers_user(part) is None]
+    named = {leaf[0] for part in others for leaf in part if expression.is_leaf(leaf)}
+    if "partner_user_id" in named or len(users) > 1:
+        return None
+    if not users:
+        return expression.AND([*others, [("by_customer", "=", False)]]), False
+    if "user_id" in named:
+        return None
+    user = users.pop()
+    split = [
+        "|", "&", ("by_customer", "=", False), ("user_id", "=", user),
+        "&", ("by_customer", "=", True), ("partner_user_id", "=", user),
+    ]
+    return expression.AND([*others, split]), True
+
+
+def _own_or_customers_user(domain):
+    """``u`` when ``domain`` is ``user_id = u OR partner_user_id = u``, else None."""
+    if len(domain) != 3 or domain[0] != expression.OR_OPERATOR:
+        return None
+    leaves = [tuple(leaf) for leaf in domain[1:] if expression.is_leaf(leaf)]
+    if len(leaves) != 2 or any(operator != "=" for _name, operator, _value in leaves):
+        return None
+    (name_a, _op, user), (name_b, _op_b, user_b) = leaves
+    if user != user_b or not isinstance(user, int) or isinstance(user, bool):
+        return None
+    return user if {name_a, name_b} == {"user_id", "partner_user_id"} else None
+
+
 def _order_terms(order):
     """``order`` as comparable terms: ``"date DESC,id desc"`` and ``"date desc, id desc"`` are one order."""
     return [" ".join(term.lower().split()) for term in order.split(",")]
@@ -246,7 +291,14 @@ class SalesDocument(models.Model):
         if None in summary_groupby or None in summary_aggregates or (order and summary_order is None):
             return None
         full_domain = expression.AND([domain or [], self._document_access_domain()])
-        summary_domain = self._summary_domain(full_domain)
+        split = _split_own_customers(full_domain)
+        if split is None:
+            return None
+        full_domain, by_customer = split
+        if by_customer and any(spec.partition(":")[0] == "user_id" for spec in groupby):
+            # The rows per customer's salesperson do not hold the salesperson.
+            return None
+        summary_domain = self._summary_domain(full_domain, extra_keys=("by_customer", "partner_user_id"))
         if summary_domain is None:
             return None
         # sudo: the access rules are already in the domain: the roll-up itself has
@@ -263,15 +315,18 @@ class SalesDocument(models.Model):
         )
 
     @api.model
-    def _summary_domain(self, domain):
-        """``domain`` on the roll-up's fields, or None when a condition is finer than it."""
+    def _summary_domain(self, domain, extra_keys=()):
+        """``domain`` on the roll-up's fields, or None when a condition is finer than it.
+
+        ``extra_keys``: other roll-up fields the domain may name as they are.
+        """
         result = []
         for leaf in expression.normalize_domain(domain):
             if not isinstance(leaf, (list, tuple)):
                 result.append(leaf)
                 continue
             name, operator, value = leaf
-            if leaf in (expression.TRUE_LEAF, expression.FALSE_LEAF) or name in SUMMARY_KEYS:
+            if leaf in (expression.TRUE_LEAF, expression.FALSE_LEAF) or name in SUMMARY_KEYS or name in extra_keys:
                 result.append(leaf)
             elif name == "date" and operator in ("=", "!=") and value is False:
                 result.append(("month", operator, False))

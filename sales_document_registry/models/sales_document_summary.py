@@ -29,6 +29,13 @@ class SalesDocumentSummary(models.Model):
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     active = fields.Boolean(readonly=True)
+    partner_user_id = fields.Many2one("res.users", string="Customer's Salesperson", readonly=True)
+    by_customer = fields.Boolean(
+        string="Per customer's salesperson",
+        readonly=True,
+        help="Rows per customer's salesperson (instead of the document's), of the documents whose customer's "
+        "salesperson is another user.",
+    )
     month = fields.Date(readonly=True)
     doc_count = fields.Integer(string="Documents", readonly=True, aggregator="sum")
     amount_total = fields.Float(string="Amount", readonly=True, aggregator="sum")

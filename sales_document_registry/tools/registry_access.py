@@ -178,3 +178,16 @@ def _disjuncts(node, most):
     if len(result) > most:
         raise OverflowError
     return result
+
+
+def conjuncts(domain):
+    """``domain`` as the list of domains it is the conjunction of (each a whole
+    sub-domain), or None when it has a negation."""
+    tokens = expression.normalize_domain(domain)
+    if expression.NOT_OPERATOR in tokens:
+        return None
+    node = _simplify(_parse(iter(tokens)))
+    if node == expression.TRUE_LEAF:
+        return []
+    children = node[1] if isinstance(node, tuple) and len(node) == 2 and node[0] == "&" else [node]
+    return [_to_domain(child) for child in children]

@@ -26,7 +26,7 @@ from odoo.tools import SQL
 # Bumped whenever what a row holds changes: an update then rebuilds the store
 # from the documents (the store is derived data, so the rebuild is not a
 # migration; the bump still raises the addon's version, with a HISTORY line).
-VERSION = "2"
+VERSION = "3"
 
 ROW_TABLE = "sales_document_row"
 TAG_TABLE = "sales_document_row_tag"
@@ -40,6 +40,16 @@ STAT_TABLE = "sales_document_row_stat"
 # a (+1, +amount) delta for what it is, so that concurrent transactions never
 # update the same roll-up row (no lock conflict, no serialization failure).
 STAT_KEYS = ("company_id", "res_model", "doc_type", "state", "user_id", "team_id", "currency_id", "active")
+# The roll-up also holds, flagged ``by_customer``, the same count and amount
+# per customer's salesperson (``partner_user_id`` instead of ``user_id``) of
+# the rows whose customer's salesperson is set and is not their own
+# salesperson. "Own documents or own customers' documents" (the audit addon's
+# strict rule) is then the sum of two disjoint parts, ``user_id = u`` of the
+# plain rows and ``partner_user_id = u`` of the flagged ones, without reading
+# the registry rows.
+CUSTOMER_STAT_KEYS = tuple("partner_user_id" if key == "user_id" else key for key in STAT_KEYS)
+# Every column that tells roll-up rows apart (``month`` aside).
+STAT_COLUMNS = (*STAT_KEYS, "partner_user_id", "by_customer")
 
 # What each source gives (``DocumentSource.select``), after ``id``.
 SOURCE_COLUMNS = (
@@ -529,30 +539,52 @@ def _line_functions(source):
     yield from _triggers(source.table, prefix)
 
 
+def _stat_select(rows, condition=None, sign=1):
+    """SELECT of the roll-up rows (``STAT_COLUMNS``, month, count, amount) of the registry rows ``rows``
+    (a relation aliased ``t``) meeting ``condition``, counted with ``sign``: the plain rows, then the
+    flagged rows per customer's salesperson."""
+    condition = condition or SQL("TRUE")
+
+    def part(keys, by_customer, where):
+        grouped = SQL(", ").join(SQL("t.%s", SQL.identifier(key)) for key in keys)
+        return SQL(
+            "SELECT %(keys)s, %(puser)s, %(flag)s, date_trunc('month', t.date)::date, %(sign)s * count(*), "
+            "%(sign)s * sum(t.amount_total) FROM %(rows)s t WHERE %(condition)s AND %(where)s "
+            "GROUP BY %(grouped)s, date_trunc('month', t.date)::date",
+            # The plain rows hold no customer's salesperson, the flagged ones no salesperson.
+            keys=SQL(", ").join(
+                SQL("NULL::integer") if by_customer and key == "user_id" else SQL("t.%s", SQL.identifier(key))
+                for key in STAT_KEYS
+            ),
+            puser=SQL("t.partner_user_id") if by_customer else SQL("NULL::integer"),
+            flag=SQL("TRUE") if by_customer else SQL("FALSE"),
+            sign=SQL(str(sign)), rows=SQL(rows), condition=condition, where=where, grouped=grouped,
+        )
+    return SQL(
+        "%s UNION ALL %s",
+        part(STAT_KEYS, False, SQL("TRUE")),
+        part(CUSTOMER_STAT_KEYS, True,
+             SQL("t.partner_user_id IS NOT NULL AND t.user_id IS DISTINCT FROM t.partner_user_id")),
+    )
+
+
 def _stat_delta(rows, sign, only_changed=False):
     """INSERT the roll-up deltas of the registry rows ``rows`` with ``sign`` (+1 or -1)."""
-    keys = SQL(", ").join(SQL("t.%s", SQL.identifier(key)) for key in STAT_KEYS)
-    changed = SQL()
+    changed = SQL("TRUE")
     if only_changed:
-        # Rows whose roll-up key, month and amount did not change cancel out.
-        watched = (*STAT_KEYS, "date", "amount_total")
+        # Rows whose roll-up keys, month and amount did not change cancel out.
+        watched = (*STAT_KEYS, "partner_user_id", "date", "amount_total")
         changed = SQL(
-            "WHERE t.id IN (SELECT o.id FROM sd_old o JOIN sd_new n ON n.id = o.id "
+            "t.id IN (SELECT o.id FROM sd_old o JOIN sd_new n ON n.id = o.id "
             "WHERE (%s) IS DISTINCT FROM (%s))",
             SQL(", ").join(SQL("o.%s", SQL.identifier(column)) for column in watched),
             SQL(", ").join(SQL("n.%s", SQL.identifier(column)) for column in watched),
         )
     return SQL(
-        """INSERT INTO %(stat)s (%(columns)s, month, doc_count, amount_total)
-           SELECT %(keys)s, date_trunc('month', t.date)::date, %(sign)s * count(*), %(sign)s * sum(t.amount_total)
-             FROM %(rows)s t %(changed)s
-            GROUP BY %(keys)s, date_trunc('month', t.date)::date;""",
+        "INSERT INTO %(stat)s (%(columns)s, month, doc_count, amount_total) %(select)s;",
         stat=SQL.identifier(STAT_TABLE),
-        columns=SQL(", ").join(SQL.identifier(key) for key in STAT_KEYS),
-        keys=keys,
-        sign=SQL(str(sign)),
-        rows=SQL(rows),
-        changed=changed,
+        columns=SQL(", ").join(SQL.identifier(key) for key in STAT_COLUMNS),
+        select=_stat_select(rows, changed, sign),
     )
 
 
@@ -568,12 +600,7 @@ def _stat_functions():
 
 def _stat_query():
     """The roll-up computed from the registry rows."""
-    return SQL(
-        "SELECT %(keys)s, date_trunc('month', date)::date, count(*), sum(amount_total) "
-        "FROM %(rows)s GROUP BY %(keys)s, date_trunc('month', date)::date",
-        keys=SQL(", ").join(SQL.identifier(key) for key in STAT_KEYS),
-        rows=SQL.identifier(ROW_TABLE),
-    )
+    return _stat_select(SQL.identifier(ROW_TABLE).code)
 
 
 def _stat_compacted_query():
@@ -581,7 +608,7 @@ def _stat_compacted_query():
     return SQL(
         "SELECT %(keys)s, month, sum(doc_count), sum(amount_total) FROM %(stat)s "
         "GROUP BY %(keys)s, month HAVING sum(doc_count) <> 0",
-        keys=SQL(", ").join(SQL.identifier(key) for key in STAT_KEYS),
+        keys=SQL(", ").join(SQL.identifier(key) for key in STAT_COLUMNS),
         stat=SQL.identifier(STAT_TABLE),
     )
 
@@ -626,6 +653,8 @@ def create_tables(cr):
                        team_id integer,
                        currency_id integer,
                        active boolean,
+                       partner_user_id integer,
+                       by_customer boolean NOT NULL DEFAULT FALSE,
                        month date,
                        doc_count integer NOT NULL,
                        amount_total numeric""",
@@ -641,6 +670,13 @@ def create_tables(cr):
         if not cr.fetchone()[0]:
             cr.execute(SQL("CREATE TABLE %s (%s)", SQL.identifier(table), SQL(columns)))
             new = True
+    # Columns later versions added to a table an earlier one made (filled by the
+    # rebuild their version bump causes).
+    cr.execute(SQL(
+        "ALTER TABLE %s ADD COLUMN IF NOT EXISTS partner_user_id integer, "
+        "ADD COLUMN IF NOT EXISTS by_customer boolean NOT NULL DEFAULT FALSE",
+        SQL.identifier(STAT_TABLE),
+    ))
     for name, (table, definition) in indexes.items():
         cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS %s ON %s %s", SQL.identifier(name), SQL.identifier(table), SQL(definition)
@@ -784,7 +820,7 @@ def compact_stat(cr):
     Only the compaction deletes roll-up rows, and writers only insert: it
     never waits for them nor makes them fail.
     """
-    columns = SQL(", ").join(SQL.identifier(key) for key in (*STAT_KEYS, "month"))
+    columns = SQL(", ").join(SQL.identifier(key) for key in (*STAT_COLUMNS, "month"))
     cr.execute(SQL(
         """WITH gone AS (DELETE FROM %(stat)s RETURNING *),
                 kept AS (INSERT INTO %(stat)s (%(columns)s, doc_count, amount_total)
