@@ -33,49 +33,41 @@ STATES = [
 ]
 
 
-def _split_own_customers(domain):
-    """``(domain, by_customer)`` for the roll-up, or None when it cannot answer.
+def _split_own_customers(domain, groupby):
+    """``domain`` for the roll-up, or None when it cannot answer.
 
     "Own documents or documents of own customers" (``user_id = u OR
     partner_user_id = u``, the audit addon's strict rule on the row), as one
     of the domain's conjuncts, becomes two disjoint parts of the roll-up: its
     plain rows of salesperson ``u``, and its rows per customer's salesperson
-    ``u`` (which leave out the documents of ``u`` himself). The other
-    conjuncts must then not name the salesperson (the rows per customer's
-    salesperson do not hold it). Any other domain reads the plain rows only,
-    and must not name the customer's salesperson.
+    ``u`` (which leave out the documents of ``u`` himself). The rest of the
+    domain and the groups must then not name the salesperson (the rows per
+    customer's salesperson do not hold it). Any other domain reads the plain
+    rows only, and must not name the customer's salesperson.
     """
     parts = registry_access.conjuncts(domain)
     if parts is None:
         return None
-    users = {_own_or_customers_user(part) for part in parts} - {None}
-    others = [part for part in parts if _own_or_customers_user(part) is None]
+    users, others = set(), []
+    for part in parts:
+        user = registry_access.own_or_customers_user(part)
+        if user is None:
+            others.append(part)
+        else:
+            users.add(user)
     named = {leaf[0] for part in others for leaf in part if expression.is_leaf(leaf)}
     if "partner_user_id" in named or len(users) > 1:
         return None
     if not users:
-        return expression.AND([*others, [("by_customer", "=", False)]]), False
-    if "user_id" in named:
+        return expression.AND([*others, [("by_customer", "=", False)]])
+    if "user_id" in named or any(spec.partition(":")[0] == "user_id" for spec in groupby):
         return None
     user = users.pop()
     split = [
         "|", "&", ("by_customer", "=", False), ("user_id", "=", user),
         "&", ("by_customer", "=", True), ("partner_user_id", "=", user),
     ]
-    return expression.AND([*others, split]), True
-
-
-def _own_or_customers_user(domain):
-    """``u`` when ``domain`` is ``user_id = u OR partner_user_id = u``, else None."""
-    if len(domain) != 3 or domain[0] != expression.OR_OPERATOR:
-        return None
-    leaves = [tuple(leaf) for leaf in domain[1:] if expression.is_leaf(leaf)]
-    if len(leaves) != 2 or any(operator != "=" for _name, operator, _value in leaves):
-        return None
-    (name_a, _op, user), (name_b, _op_b, user_b) = leaves
-    if user != user_b or not isinstance(user, int) or isinstance(user, bool):
-        return None
-    return user if {name_a, name_b} == {"user_id", "partner_user_id"} else None
+    return expression.AND([*others, split])
 
 
 def _order_terms(order):
@@ -291,12 +283,8 @@ class SalesDocument(models.Model):
         if None in summary_groupby or None in summary_aggregates or (order and summary_order is None):
             return None
         full_domain = expression.AND([domain or [], self._document_access_domain()])
-        split = _split_own_customers(full_domain)
-        if split is None:
-            return None
-        full_domain, by_customer = split
-        if by_customer and any(spec.partition(":")[0] == "user_id" for spec in groupby):
-            # The rows per customer's salesperson do not hold the salesperson.
+        full_domain = _split_own_customers(full_domain, groupby)
+        if full_domain is None:
             return None
         summary_domain = self._summary_domain(full_domain, extra_keys=("by_customer", "partner_user_id"))
         if summary_domain is None:

@@ -246,9 +246,10 @@ class RegistryAccessRpcMixin:
         found = self._rpc_as(user, "sales.document", "search", [], context=context)
         self.assertEqual(sorted(found), sorted(expected.ids), f"{label}: search")
         # Page by page, newest first, as a list view reads them.
+        visible = set(expected.ids)
         newest_first = [
             row_id for row_id in self.env["sales.document"].with_context(active_test=False).search([]).ids
-            if row_id in set(expected.ids)
+            if row_id in visible
         ]
         for offset in range(0, len(newest_first) + 1, 4):
             page = self._rpc_as(user, "sales.document", "search", [], offset=offset, limit=4, context=context)

@@ -144,6 +144,14 @@ def _to_domain(node):
     return [node]
 
 
+def _tree(domain):
+    """``domain`` as a tree (see ``_parse``), or None when it has a negation."""
+    tokens = expression.normalize_domain(domain)
+    if expression.NOT_OPERATOR in tokens:
+        return None
+    return _parse(iter(tokens))
+
+
 def branches(domain, most=8):
     """``domain`` as an OR of conjunctions (a list of domains), or None.
 
@@ -152,11 +160,11 @@ def branches(domain, most=8):
     domain, one source's rule alternative (own orders, unassigned orders,
     every delivery, ...), which an index can answer in order.
     """
-    tokens = expression.normalize_domain(domain)
-    if expression.NOT_OPERATOR in tokens:
+    node = _tree(domain)
+    if node is None:
         return None
     try:
-        conjunctions = _disjuncts(_parse(iter(tokens)), most)
+        conjunctions = _disjuncts(node, most)
     except OverflowError:
         return None
     return [[tuple(leaf) if isinstance(leaf, list) else leaf for leaf in leaves] for leaves in conjunctions]
@@ -183,11 +191,25 @@ def _disjuncts(node, most):
 def conjuncts(domain):
     """``domain`` as the list of domains it is the conjunction of (each a whole
     sub-domain), or None when it has a negation."""
-    tokens = expression.normalize_domain(domain)
-    if expression.NOT_OPERATOR in tokens:
+    node = _tree(domain)
+    if node is None:
         return None
-    node = _simplify(_parse(iter(tokens)))
+    node = _simplify(node)
     if node == expression.TRUE_LEAF:
         return []
     children = node[1] if isinstance(node, tuple) and len(node) == 2 and node[0] == "&" else [node]
     return [_to_domain(child) for child in children]
+
+
+def own_or_customers_user(domain):
+    """``u`` when ``domain`` is ``user_id = u OR partner_user_id = u`` (the strict
+    "own customers" rule as ``row_domain`` gives it), else None."""
+    if len(domain) != 3 or domain[0] != expression.OR_OPERATOR:
+        return None
+    leaves = [tuple(leaf) for leaf in domain[1:] if expression.is_leaf(leaf)]
+    if len(leaves) != 2 or any(operator != "=" for _name, operator, _value in leaves):
+        return None
+    (name_a, _op, user), (name_b, _op_b, user_b) = leaves
+    if user != user_b or not _is_id(user):
+        return None
+    return user if {name_a, name_b} == {"user_id", "partner_user_id"} else None

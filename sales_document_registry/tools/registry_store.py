@@ -47,7 +47,6 @@ STAT_KEYS = ("company_id", "res_model", "doc_type", "state", "user_id", "team_id
 # strict rule) is then the sum of two disjoint parts, ``user_id = u`` of the
 # plain rows and ``partner_user_id = u`` of the flagged ones, without reading
 # the registry rows.
-CUSTOMER_STAT_KEYS = tuple("partner_user_id" if key == "user_id" else key for key in STAT_KEYS)
 # Every column that tells roll-up rows apart (``month`` aside).
 STAT_COLUMNS = (*STAT_KEYS, "partner_user_id", "by_customer")
 
@@ -541,31 +540,36 @@ def _line_functions(source):
 
 def _stat_select(rows, condition=None, sign=1):
     """SELECT of the roll-up rows (``STAT_COLUMNS``, month, count, amount) of the registry rows ``rows``
-    (a relation aliased ``t``) meeting ``condition``, counted with ``sign``: the plain rows, then the
-    flagged rows per customer's salesperson."""
+    (SQL of a relation, aliased ``t``) meeting ``condition``, counted with ``sign``: the plain rows, then
+    the flagged rows per customer's salesperson.
+
+    Two scans of ``rows``: one scan yielding each row twice (a lateral pair)
+    computed the whole roll-up of 10,000,212 rows in 10.1 s against 7.0 s.
+    """
     condition = condition or SQL("TRUE")
 
-    def part(keys, by_customer, where):
-        grouped = SQL(", ").join(SQL("t.%s", SQL.identifier(key)) for key in keys)
+    def part(by_customer):
+        # The plain rows hold no customer's salesperson, the flagged ones no salesperson.
         return SQL(
             "SELECT %(keys)s, %(puser)s, %(flag)s, date_trunc('month', t.date)::date, %(sign)s * count(*), "
             "%(sign)s * sum(t.amount_total) FROM %(rows)s t WHERE %(condition)s AND %(where)s "
             "GROUP BY %(grouped)s, date_trunc('month', t.date)::date",
-            # The plain rows hold no customer's salesperson, the flagged ones no salesperson.
             keys=SQL(", ").join(
-                SQL("NULL::integer") if by_customer and key == "user_id" else SQL("t.%s", SQL.identifier(key))
+                SQL("NULL::integer") if key == "user_id" and by_customer else SQL("t.%s", SQL.identifier(key))
                 for key in STAT_KEYS
             ),
             puser=SQL("t.partner_user_id") if by_customer else SQL("NULL::integer"),
             flag=SQL("TRUE") if by_customer else SQL("FALSE"),
-            sign=SQL(str(sign)), rows=SQL(rows), condition=condition, where=where, grouped=grouped,
+            grouped=SQL(", ").join(
+                SQL("t.%s", SQL.identifier("partner_user_id" if key == "user_id" and by_customer else key))
+                for key in STAT_KEYS
+            ),
+            where=SQL("t.partner_user_id IS NOT NULL AND t.user_id IS DISTINCT FROM t.partner_user_id")
+            if by_customer else SQL("TRUE"),
+            sign=SQL(str(sign)), rows=rows, condition=condition,
         )
-    return SQL(
-        "%s UNION ALL %s",
-        part(STAT_KEYS, False, SQL("TRUE")),
-        part(CUSTOMER_STAT_KEYS, True,
-             SQL("t.partner_user_id IS NOT NULL AND t.user_id IS DISTINCT FROM t.partner_user_id")),
-    )
+
+    return SQL("%s UNION ALL %s", part(False), part(True))
 
 
 def _stat_delta(rows, sign, only_changed=False):
@@ -584,7 +588,7 @@ def _stat_delta(rows, sign, only_changed=False):
         "INSERT INTO %(stat)s (%(columns)s, month, doc_count, amount_total) %(select)s;",
         stat=SQL.identifier(STAT_TABLE),
         columns=SQL(", ").join(SQL.identifier(key) for key in STAT_COLUMNS),
-        select=_stat_select(rows, changed, sign),
+        select=_stat_select(SQL(rows), changed, sign),
     )
 
 
@@ -600,7 +604,7 @@ def _stat_functions():
 
 def _stat_query():
     """The roll-up computed from the registry rows."""
-    return _stat_select(SQL.identifier(ROW_TABLE).code)
+    return _stat_select(SQL.identifier(ROW_TABLE))
 
 
 def _stat_compacted_query():
@@ -616,6 +620,12 @@ def _stat_compacted_query():
 # ---------------------------------------------------------------------------
 # Public entry points
 # ---------------------------------------------------------------------------
+
+# Columns later versions added to a table an earlier one made: added to the
+# table wherever it comes from (filled by the rebuild their version bump causes).
+ADDED_COLUMNS = {
+    STAT_TABLE: ("partner_user_id integer", "by_customer boolean NOT NULL DEFAULT FALSE"),
+}
 
 
 def create_tables(cr):
@@ -653,8 +663,6 @@ def create_tables(cr):
                        team_id integer,
                        currency_id integer,
                        active boolean,
-                       partner_user_id integer,
-                       by_customer boolean NOT NULL DEFAULT FALSE,
                        month date,
                        doc_count integer NOT NULL,
                        amount_total numeric""",
@@ -670,13 +678,11 @@ def create_tables(cr):
         if not cr.fetchone()[0]:
             cr.execute(SQL("CREATE TABLE %s (%s)", SQL.identifier(table), SQL(columns)))
             new = True
-    # Columns later versions added to a table an earlier one made (filled by the
-    # rebuild their version bump causes).
-    cr.execute(SQL(
-        "ALTER TABLE %s ADD COLUMN IF NOT EXISTS partner_user_id integer, "
-        "ADD COLUMN IF NOT EXISTS by_customer boolean NOT NULL DEFAULT FALSE",
-        SQL.identifier(STAT_TABLE),
-    ))
+    for table, columns in ADDED_COLUMNS.items():
+        cr.execute(SQL(
+            "ALTER TABLE %s %s", SQL.identifier(table),
+            SQL(", ").join(SQL(f"ADD COLUMN IF NOT EXISTS {column}") for column in columns),
+        ))
     for name, (table, definition) in indexes.items():
         cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS %s ON %s %s", SQL.identifier(name), SQL.identifier(table), SQL(definition)
