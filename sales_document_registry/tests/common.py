@@ -256,6 +256,20 @@ class RegistryAccessRpcMixin:
             self.assertEqual(page, newest_first[offset:offset + 4], f"{label}: page at {offset}")
         count = self._rpc_as(user, "sales.document", "search_count", [], context=context)
         self.assertEqual(count, len(expected), f"{label}: search_count")
+        # One product's and one tag's documents (read from their links), page by page and counted.
+        filters = [([("product_id", "=", product.id)], lambda row, product=product: product in row.product_ids)
+                   for product in expected.product_ids[:1]]
+        filters += [([("tag_ids", "in", [tag.id])], lambda row, tag=tag: tag in row.tag_ids)
+                    for tag in expected.tag_ids[:1]]
+        for domain, matches in filters:
+            linked = {row.id for row in expected if matches(row)}
+            wanted = [row_id for row_id in newest_first if row_id in linked]
+            for offset in range(0, len(wanted) + 1, 3):
+                page = self._rpc_as(user, "sales.document", "search", domain, offset=offset, limit=3, context=context)
+                self.assertEqual(page, wanted[offset:offset + 3], f"{label}: {domain} page at {offset}")
+            for limit in (1, len(wanted) + 5):
+                count = self._rpc_as(user, "sales.document", "search_count", domain, limit=limit, context=context)
+                self.assertEqual(count, min(limit, len(wanted)), f"{label}: {domain} count up to {limit}")
         by_state = {}
         for row in expected:
             by_state[row.state] = by_state.get(row.state, 0) + 1

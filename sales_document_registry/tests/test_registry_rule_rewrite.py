@@ -169,6 +169,94 @@ class TestRegistryRuleRewrite(RegistryAccessRpcMixin, HttpCase, SalesDocumentCas
                     Registry.search(domain, offset=offset, limit=3).ids, everything[offset:offset + 3], (domain, offset)
                 )
 
+    def test_one_tags_documents_are_read_from_its_links(self):
+        """A page and a bounded count of one tag's or one product's documents come from the
+        link table's index, the same rows as through the registry rows, as the links follow
+        the documents' salesperson, date, archiving and removal."""
+        tag = self.env["crm.tag"].create({"name": "Links (test)"})
+        own_order, own_invoice, _payment = self.own_flow
+        tagged_documents = (own_order, own_invoice, self.other_flow[0], self.unassigned, self.order_b)
+        for document in tagged_documents:
+            document.tag_ids = [Command.link(tag.id)]
+        self.env.flush_all()
+
+        def linked(user, *args, **kwargs):
+            code = self.env["sales.document"].with_user(user)._search(*args, **kwargs).select().code
+            return registry_store.TAG_TABLE in code or registry_store.PRODUCT_TABLE in code
+
+        one_tag = [("tag_ids", "in", [tag.id])]
+        for user in (self.salesman, self.sales_manager, self.accountant, self.env.user):
+            self.assertTrue(linked(user, one_tag, limit=4, order="date desc, id desc"), user.login)
+            self.assertTrue(linked(user, one_tag, limit=1000), user.login)
+            self.assertTrue(linked(user, [("product_id", "=", self.product.id)], limit=4), user.login)
+        # Not without a limit, in another order, for two tags, or with a filter the links do not hold.
+        self.assertFalse(linked(self.salesman, one_tag))
+        self.assertFalse(linked(self.salesman, one_tag, limit=4, order="name"))
+        self.assertFalse(linked(self.salesman, [("tag_ids", "in", [tag.id, tag.id + 1])], limit=4))
+        self.assertFalse(linked(self.salesman, [*one_tag, ("partner_id", "=", self.customer.id)], limit=4))
+        # The same domain with a condition on a column the links repeat still reads them.
+        self.assertTrue(linked(self.salesman, [*one_tag, ("user_id", "!=", False)], limit=4))
+
+        def assert_same_as_rows(label):
+            for user in (self.salesman, self.salesman_2, self.sales_manager, self.accountant, self.multi_manager):
+                Registry = self.env["sales.document"].with_user(user)
+                for domain in (one_tag, [("product_id", "=", self.product.id)], [*one_tag, ("user_id", "=", False)]):
+                    everything = Registry.search(domain).ids
+                    for offset in range(0, len(everything) + 1, 2):
+                        self.assertEqual(Registry.search(domain, offset=offset, limit=2).ids,
+                                         everything[offset:offset + 2], (label, user.login, domain, offset))
+                    for limit in (1, 3, 100):
+                        self.assertEqual(Registry.search_count(domain, limit=limit), min(limit, len(everything)),
+                                         (label, user.login, domain, limit))
+            self.assertFalse(any(self.env["sales.document"]._store_differences().values()), label)
+
+        assert_same_as_rows("tagged")
+        salesman_rows = self.env["sales.document"].with_user(self.salesman).search(one_tag)
+        self.assertIn(self._registry_rows(own_order), salesman_rows)
+        self.assertNotIn(self._registry_rows(self.other_flow[0]), salesman_rows)
+        # The salesperson of an order, then of its customer, changes: so do its links, and
+        # who sees it through them.
+        other_order = self.other_flow[0]
+
+        def seen_by_salesman():
+            rows = self.env["sales.document"].with_user(self.salesman).search(one_tag, limit=10)
+            return self._registry_rows(other_order) in rows
+
+        other_order.user_id = self.salesman
+        self.env.flush_all()
+        self.assertTrue(seen_by_salesman())
+        assert_same_as_rows("salesperson changed")
+        other_order.user_id = self.salesman_2
+        self.env.flush_all()
+        self.assertFalse(seen_by_salesman())
+        self.other_customer.user_id = self.salesman
+        self.env.flush_all()
+        self.assertTrue(seen_by_salesman())
+        assert_same_as_rows("customer's salesperson changed")
+        # A date that puts a document first; an archived order; a removed one.
+        self.unassigned.date_order = fields.Datetime.to_datetime("2100-01-01 10:00:00")
+        self.env.flush_all()
+        self.assertEqual(
+            self.env["sales.document"].with_user(self.salesman).search(one_tag, limit=1),
+            self._registry_rows(self.unassigned),
+        )
+        assert_same_as_rows("dated")
+        self.order_b.action_archive()
+        self.env.flush_all()
+        assert_same_as_rows("archived")
+        removed = self._registry_rows(self.unassigned).id
+        self.unassigned.unlink()
+        self.env.flush_all()
+        self.assertNotIn(removed, self.env["sales.document"].search(one_tag, limit=10).ids)
+        assert_same_as_rows("removed")
+        # The verification sees a link that no longer repeats its row.
+        self.env.cr.execute(SQL(
+            "UPDATE %s SET user_id = %s WHERE tag_id = %s AND document_id = %s",
+            SQL.identifier(registry_store.TAG_TABLE), self.accountant.id, tag.id,
+            self._registry_rows(other_order).id,
+        ))
+        self.assertEqual(self.env["sales.document"]._store_differences()["tags"], 1)
+
     def test_customer_salesperson_is_kept_exact(self):
         """A change of a customer's salesperson reaches their registry rows at once."""
         rows = self.env["sales.document"].search([("partner_id", "=", self.customer.id)])

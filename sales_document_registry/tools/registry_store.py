@@ -26,7 +26,7 @@ from odoo.tools import SQL
 # Bumped whenever what a row holds changes: an update then rebuilds the store
 # from the documents (the store is derived data, so the rebuild is not a
 # migration; the bump still raises the addon's version, with a HISTORY line).
-VERSION = "3"
+VERSION = "4"
 
 ROW_TABLE = "sales_document_row"
 TAG_TABLE = "sales_document_row_tag"
@@ -77,6 +77,26 @@ SOURCE_COLUMNS = (
 DERIVED_COLUMNS = ("partner_user_id",)
 
 COLUMNS = (*SOURCE_COLUMNS, *DERIVED_COLUMNS)
+
+# What a tag or product link repeats of its document's registry row: the
+# default order's key (``date``) and the columns record rules and the archive
+# filter read (``res_id`` for rules the row cannot answer, a sub-query on the
+# document table). One tag's or one product's documents, newest first and
+# within the user's rules, are then read from the link table's index in
+# order, without visiting a row for each (``sales.document._search_links``).
+# ``res_model`` is NULL on a link whose document has no registry row.
+LINK_COLUMNS = {
+    "date": "date",
+    "res_model": "varchar",
+    "res_id": "integer",
+    "user_id": "integer",
+    "partner_user_id": "integer",
+    "team_id": "integer",
+    "company_id": "integer",
+    "active": "boolean",
+}
+# Each link table and the column it links documents to.
+LINK_TABLES = {TAG_TABLE: "tag_id", PRODUCT_TABLE: "product_id"}
 
 # The table whose salesperson ``partner_user_id`` copies.
 PARTNER_TABLE = "res_partner"
@@ -370,9 +390,9 @@ def _upsert(source, rows):
 def _forget(document_ids):
     """DELETE the rows, tags and products of the registry ids ``document_ids`` (a sub-query)."""
     return SQL(
-        "DELETE FROM %(rows)s WHERE id IN (%(ids)s); "
         "DELETE FROM %(tags)s WHERE document_id IN (%(ids)s); "
-        "DELETE FROM %(products)s WHERE document_id IN (%(ids)s);",
+        "DELETE FROM %(products)s WHERE document_id IN (%(ids)s); "
+        "DELETE FROM %(rows)s WHERE id IN (%(ids)s);",
         rows=SQL.identifier(ROW_TABLE),
         tags=SQL.identifier(TAG_TABLE),
         products=SQL.identifier(PRODUCT_TABLE),
@@ -451,13 +471,50 @@ def _set_partner_user(partner_ids=None):
     )
 
 
-def _tag_insert(source, rows):
+def _link_insert(table, pairs):
+    """INSERT into the link ``table`` the pairs (document id, linked id) that ``pairs``
+    (SQL of a SELECT) gives, each with the ``LINK_COLUMNS`` of its registry row."""
     return SQL(
-        "INSERT INTO %(tags)s (document_id, tag_id) SELECT %(registry_id)s, tag_id "
-        "FROM %(rows)s ON CONFLICT DO NOTHING;",
-        tags=SQL.identifier(TAG_TABLE),
-        registry_id=_registry_id(SQL.identifier(source.column), source.kind),
-        rows=SQL(rows),
+        "INSERT INTO %(table)s (document_id, %(key)s, %(columns)s) "
+        "SELECT x.document_id, x.linked_id, %(row_columns)s FROM (%(pairs)s) x (document_id, linked_id) "
+        "LEFT JOIN %(rows)s r ON r.id = x.document_id ON CONFLICT DO NOTHING;",
+        table=SQL.identifier(table),
+        key=SQL.identifier(LINK_TABLES[table]),
+        columns=_link_columns(),
+        row_columns=_link_columns("r"),
+        pairs=pairs,
+        rows=SQL.identifier(ROW_TABLE),
+    )
+
+
+def _link_columns(alias=None):
+    return SQL(", ").join(
+        SQL.identifier(alias, column) if alias else SQL.identifier(column) for column in LINK_COLUMNS
+    )
+
+
+def _link_update(rows, removed=False):
+    """UPDATE the links of the registry rows ``rows`` (a relation's name) to repeat their
+    columns, or, for ``removed`` rows, to hold NULL: no row is behind them."""
+    values = SQL(", ").join(SQL("NULL") for _column in LINK_COLUMNS) if removed else _link_columns("n")
+    return SQL(" ").join(
+        SQL(
+            "UPDATE %(table)s l SET (%(columns)s) = ROW(%(values)s) FROM %(rows)s n "
+            "WHERE l.document_id = n.id AND (%(current)s) IS DISTINCT FROM (%(values)s);",
+            table=SQL.identifier(table),
+            columns=_link_columns(),
+            values=values,
+            current=_link_columns("l"),
+            rows=SQL(rows),
+        )
+        for table in LINK_TABLES
+    )
+
+
+def _tag_insert(source, rows):
+    return _link_insert(
+        TAG_TABLE,
+        SQL("SELECT %s, tag_id FROM %s", _registry_id(SQL.identifier(source.column), source.kind), SQL(rows)),
     )
 
 
@@ -483,17 +540,19 @@ def _line_recompute(source, parents):
     """Recompute the products of the documents whose ids ``parents`` (a sub-query) lists."""
     return SQL(
         """DELETE FROM %(products)s WHERE document_id IN (SELECT %(parent_id)s FROM (%(parents)s) x(p));
-           INSERT INTO %(products)s (document_id, product_id)
-           SELECT DISTINCT %(registry_id)s, t.product_id FROM %(table)s t
-            WHERE t.%(parent)s IN (%(parents)s) AND t.product_id IS NOT NULL AND %(where)s
-           ON CONFLICT DO NOTHING;""",
+           %(insert)s""",
         products=SQL.identifier(PRODUCT_TABLE),
         parent_id=_registry_id(SQL("p"), source.kind),
-        registry_id=_registry_id(SQL.identifier("t", source.parent), source.kind),
         parents=parents,
-        parent=SQL.identifier(source.parent),
-        table=SQL.identifier(source.table),
-        where=SQL(source.where),
+        insert=_link_insert(PRODUCT_TABLE, SQL(
+            "SELECT DISTINCT %(registry_id)s, t.product_id FROM %(table)s t "
+            "WHERE t.%(parent)s IN (%(parents)s) AND t.product_id IS NOT NULL AND %(where)s",
+            registry_id=_registry_id(SQL.identifier("t", source.parent), source.kind),
+            parents=parents,
+            parent=SQL.identifier(source.parent),
+            table=SQL.identifier(source.table),
+            where=SQL(source.where),
+        )),
     )
 
 
@@ -502,16 +561,13 @@ def _line_functions(source):
     parent = SQL.identifier(source.parent)
     yield _function(
         f"{prefix}_ins",
-        SQL(
-            "INSERT INTO %(products)s (document_id, product_id) "
+        _link_insert(PRODUCT_TABLE, SQL(
             "SELECT DISTINCT %(registry_id)s, t.product_id FROM sd_new t "
-            "WHERE t.%(parent)s IS NOT NULL AND t.product_id IS NOT NULL AND %(where)s "
-            "ON CONFLICT DO NOTHING;",
-            products=SQL.identifier(PRODUCT_TABLE),
+            "WHERE t.%(parent)s IS NOT NULL AND t.product_id IS NOT NULL AND %(where)s",
             parent=parent,
             registry_id=_registry_id(SQL.identifier("t", source.parent), source.kind),
             where=SQL(source.where),
-        ),
+        )),
     )
     yield _function(
         f"{prefix}_del",
@@ -592,12 +648,14 @@ def _stat_delta(rows, sign, only_changed=False):
     )
 
 
-def _stat_functions():
+def _row_functions():
+    """The row table's own triggers: the roll-up's deltas, and the columns its links repeat."""
     prefix = f"sd_sync_{ROW_TABLE}"
-    yield _function(f"{prefix}_ins", _stat_delta("sd_new", 1))
-    yield _function(f"{prefix}_del", _stat_delta("sd_old", -1))
+    yield _function(f"{prefix}_ins", SQL("%s %s", _stat_delta("sd_new", 1), _link_update("sd_new")))
+    yield _function(f"{prefix}_del", SQL("%s %s", _stat_delta("sd_old", -1), _link_update("sd_old", removed=True)))
     yield _function(
-        f"{prefix}_upd", SQL("%s %s", _stat_delta("sd_old", -1, True), _stat_delta("sd_new", 1, True))
+        f"{prefix}_upd",
+        SQL("%s %s %s", _stat_delta("sd_old", -1, True), _stat_delta("sd_new", 1, True), _link_update("sd_new")),
     )
     yield from _triggers(ROW_TABLE, prefix)
 
@@ -625,6 +683,7 @@ def _stat_compacted_query():
 # table wherever it comes from (filled by the rebuild their version bump causes).
 ADDED_COLUMNS = {
     STAT_TABLE: ("partner_user_id integer", "by_customer boolean NOT NULL DEFAULT FALSE"),
+    **{table: tuple(f"{column} {kind}" for column, kind in LINK_COLUMNS.items()) for table in LINK_TABLES},
 }
 
 
@@ -669,8 +728,15 @@ def create_tables(cr):
     }
     indexes = {
         **{f"{ROW_TABLE}_{suffix}_idx": (ROW_TABLE, definition) for suffix, definition in ROW_INDEXES.items()},
-        f"{TAG_TABLE}_tag_idx": (TAG_TABLE, "(tag_id, document_id)"),
-        f"{PRODUCT_TABLE}_product_idx": (PRODUCT_TABLE, "(product_id, document_id)"),
+        # One tag's (product's) documents in the default order, with what
+        # the rules read: a page and a count of them read the index alone.
+        **{
+            f"{table}_{key.removesuffix('_id')}_date_idx": (table, (
+                f"({key}, date DESC, document_id DESC) "
+                f"INCLUDE ({', '.join(column for column in LINK_COLUMNS if column != 'date')})"
+            ))
+            for table, key in LINK_TABLES.items()
+        },
     }
     new = False
     for table, columns in definitions.items():
@@ -709,7 +775,7 @@ def install_triggers(cr, layout=DEFAULT_LAYOUT):
             cr.execute(statement)
     for statement in _partner_functions():
         cr.execute(statement)
-    for statement in _stat_functions():
+    for statement in _row_functions():
         cr.execute(statement)
 
 
@@ -785,10 +851,8 @@ def rebuild(cr, layout=DEFAULT_LAYOUT):
     ))
     # The row table's own triggers fill the roll-up as the rows go in.
     cr.execute(SQL("INSERT INTO %s (%s) %s", SQL.identifier(ROW_TABLE), _columns(), source_query(layout)))
-    cr.execute(SQL("INSERT INTO %s (document_id, tag_id) %s", SQL.identifier(TAG_TABLE), source_tag_query(layout)))
-    cr.execute(SQL(
-        "INSERT INTO %s (document_id, product_id) %s", SQL.identifier(PRODUCT_TABLE), source_product_query(layout)
-    ))
+    cr.execute(_link_insert(TAG_TABLE, source_tag_query(layout)))
+    cr.execute(_link_insert(PRODUCT_TABLE, source_product_query(layout)))
     for table in (ROW_TABLE, TAG_TABLE, PRODUCT_TABLE, STAT_TABLE):
         cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
     cr.execute(SQL("COMMENT ON TABLE %s IS %s", SQL.identifier(ROW_TABLE), layout.signature()))
@@ -812,6 +876,15 @@ def differences(cr, layout=DEFAULT_LAYOUT):
             columns=columns, table=SQL.identifier(table), query=query,
         ))
         result[key] = cr.fetchone()[0]
+    # A link must repeat its registry row's columns (NULL where it has none).
+    for key, table in (("tags", TAG_TABLE), ("products", PRODUCT_TABLE)):
+        cr.execute(SQL(
+            "SELECT count(*) FROM %(table)s l LEFT JOIN %(rows)s r ON r.id = l.document_id "
+            "WHERE (%(link)s) IS DISTINCT FROM (%(row)s)",
+            table=SQL.identifier(table), rows=SQL.identifier(ROW_TABLE),
+            link=_link_columns("l"), row=_link_columns("r"),
+        ))
+        result[key] += cr.fetchone()[0]
     cr.execute(SQL(
         "SELECT count(*) FROM (((%(stat)s) EXCEPT ALL (%(rows)s)) UNION ALL ((%(rows)s) EXCEPT ALL (%(stat)s))) d",
         stat=_stat_compacted_query(), rows=_stat_query(),
