@@ -114,6 +114,9 @@ def add_arguments(parser):
                         help=f"maximum registry / sale.order p95 ratio (default {TARGET_RATIO:g})")
     parser.add_argument("--max-ms", type=float, default=TARGET_MS,
                         help=f"maximum registry p95 in ms (default {TARGET_MS:g})")
+    parser.add_argument("--without-links", action="store_true",
+                        help="read one tag's or one product's documents through the registry rows, "
+                             "not their link table (the path before 18.0.1.5.0), to compare both the same day")
     parser.add_argument("--replica", action="store_true",
                         help="answer the queries on a streaming standby of the database's cluster "
                              "(built for the run and dropped at its end)")
@@ -489,8 +492,17 @@ def _measure_on_replica(args, session, dbname, facts, selected, roles):
     return by_role
 
 
+def _without_links():
+    """Make this process read one tag's or one product's documents through the rows."""
+    from odoo.addons.sales_document_registry.models.sales_document import SalesDocument
+
+    SalesDocument._search_links = lambda self, *args, **kwargs: None
+
+
 def run(args, session):
     dbname = session.create_databases({"registry": [*BASE_MODULES, REGISTRY_MODULE]})["registry"]
+    if args.without_links:
+        _without_links()
     per_kind = args.rows // 4
     with session.environment(dbname) as env:
         started = time.perf_counter()
@@ -547,10 +559,12 @@ def _result(args, dbname, facts, counts, selected, by_role):
         measurements,
         title=(f"Registry at {sum(counts.values()):,} rows vs sale.order alone "
                f"({args.repeat} calls each, as {', '.join(by_role)}"
-               f"{', on the replica' if args.replica else ''})"),
+               f"{', on the replica' if args.replica else ''}"
+               f"{', tags and products through the rows' if args.without_links else ''})"),
         extra={
             "database": dbname,
             "answered_on": "replica" if args.replica else "primary",
+            "tag_and_product_lists": "through the rows" if args.without_links else "from their links",
             "registry_rows": counts,
             "generation": {k: v for k, v in facts.items()
                            if k not in ("customers", "users", "teams", "tags", "products")},

@@ -256,6 +256,10 @@ class RegistryAccessRpcMixin:
             self.assertEqual(page, newest_first[offset:offset + 4], f"{label}: page at {offset}")
         count = self._rpc_as(user, "sales.document", "search_count", [], context=context)
         self.assertEqual(count, len(expected), f"{label}: search_count")
+        # Counted up to a limit, as the list counts.
+        for limit in (1, 3, len(expected) + 5):
+            count = self._rpc_as(user, "sales.document", "search_count", [], limit=limit, context=context)
+            self.assertEqual(count, min(limit, len(expected)), f"{label}: count up to {limit}")
         # One product's and one tag's documents (read from their links), page by page and counted.
         filters = [([("product_id", "=", product.id)], lambda row, product=product: product in row.product_ids)
                    for product in expected.product_ids[:1]]

@@ -159,6 +159,35 @@ class TestRegistryRuleRewrite(RegistryAccessRpcMixin, HttpCase, SalesDocumentCas
         self.assertIn(1, alternatives.values())
         for user, count in alternatives.items():
             self.assertEqual(paged(user, [], limit=4), count > 1, user.login)
+        # A count up to a limit unions each alternative's first rows when every alternative
+        # names the salesperson or the customer's salesperson (the strict "own customers"
+        # rule), each read from its covering index.
+        for user in (self.salesman, self.sales_manager, self.accountant):
+            Registry = self.env["sales.document"].with_user(user)
+            alternatives = registry_access.branches(Registry._document_access_domain())
+            named = len(alternatives) > 1 and all(
+                any(leaf[0] in ("user_id", "partner_user_id") and leaf[1] == "=" and leaf[2] for leaf in alternative)
+                for alternative in alternatives
+            )
+            code = Registry._search([], limit=3).select().code
+            self.assertEqual(" UNION (" in code, named, user.login)
+            total = Registry.search_count([])
+            for limit in (1, 2, total, total + 1):
+                self.assertEqual(Registry.search_count([], limit=limit), min(limit, total), (user.login, limit))
+        # The union itself, for the strict rule's two alternatives: a document that is both the
+        # salesperson's own and his customer's is counted once.
+        Registry = self.env["sales.document"].with_context(active_test=False)
+        strict = ["|", ("user_id", "=", self.salesman.id), ("partner_user_id", "=", self.salesman.id)]
+        both = Registry.search_count([("user_id", "=", self.salesman.id), ("partner_user_id", "=", self.salesman.id)])
+        self.assertTrue(both)
+        total = Registry.search_count(strict)
+        for limit in (1, total - 1, total, total + 3):
+            query = Registry._union_of_branches([("doc_type", "!=", "payment")], strict, 0, limit, None)
+            expected = Registry.search_count([("doc_type", "!=", "payment"), *strict])
+            self.assertEqual(len(query), min(limit, expected), limit)
+            self.assertEqual(len(Registry._union_of_branches([], strict, 0, limit, None)), min(limit, total), limit)
+        self.assertIsNone(Registry._union_of_branches([("partner_id", "=", self.customer.id)], strict, 0, 5, None))
+        self.assertIsNone(Registry._union_of_branches([], strict, 0, 5, "date desc"))
         # The same pages either way, with a filter, in one company and the other.
         Registry = self.env["sales.document"].with_user(self.salesman).with_context(active_test=False)
         for domain in ([], [("doc_type", "in", ["order", "delivery"])], [("partner_id", "=", self.customer.id)]):
