@@ -404,16 +404,6 @@ class SalesDocument(models.Model):
             self._fetch_query(records._as_query(ordered=False), fields_to_fetch)
         return records
 
-    def web_read(self, specification):
-        """As the ORM's, reading only the columns shown of the records the rows name.
-
-        A page names up to one order, customer and salesperson per row (their
-        display names in the list). Reading one field of a record normally
-        reads every column of its model (an order has about a hundred) for
-        all the records of the page: only what is shown is read here.
-        """
-        return super(SalesDocument, self.with_context(prefetch_fields=False)).web_read(specification)
-
     def _check_access(self, operation):
         result = super()._check_access(operation)
         if result or self.env.su or not self._ids or operation != "read":
