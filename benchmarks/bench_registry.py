@@ -492,19 +492,13 @@ def _measure_on_replica(args, session, dbname, facts, selected, roles):
     return by_role
 
 
-def _without_links():
-    """Make this process read one tag's or one product's documents through the rows."""
-    from odoo.addons.sales_document_registry.models.sales_document import SalesDocument
-
-    SalesDocument._search_links = lambda self, *args, **kwargs: None
-
-
 def run(args, session):
     dbname = session.create_databases({"registry": [*BASE_MODULES, REGISTRY_MODULE]})["registry"]
-    if args.without_links:
-        _without_links()
     per_kind = args.rows // 4
     with session.environment(dbname) as env:
+        if args.without_links:
+            # This process's registry reads one tag's or one product's documents through the rows.
+            env.registry["sales.document"]._search_links = lambda self, *args, **kwargs: None
         started = time.perf_counter()
         facts, generated = registry_data.ensure_data(
             env, per_kind, _master_factory(env, args), seed=args.seed)

@@ -385,6 +385,7 @@ class SalesDocument(models.Model):
         return query
 
     @api.model
+    @api.readonly
     def search_fetch(self, domain, field_names, offset=0, limit=None, order=None):
         """The ids first, then their rows.
 
