@@ -507,7 +507,7 @@ def run(args, session):
             log(f"data generated in {time.perf_counter() - started:.0f} s "
                 f"(ORM {facts['orm_seconds']} s, SQL {facts['sql_seconds']} s, "
                 f"ANALYZE {facts['analyze_seconds']} s)")
-            log(f"VACUUM (ANALYZE) of the database in {registry_data.vacuum(dbname)} s")
+            log(f"VACUUM (ANALYZE) of the database in {session.vacuum(dbname)} s")
         else:
             log("reusing the generated data of the kept database")
         counts = _counts(env)

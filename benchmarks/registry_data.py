@@ -17,9 +17,7 @@ four kinds together give ``4 * n`` registry rows.
 
 import json
 import time
-from contextlib import closing
 
-from odoo import sql_db
 from odoo.tools import SQL
 
 from .scratch import BenchError, log
@@ -354,21 +352,6 @@ def _generate(cr, n, master, seed):
     if skipped:
         cr.execute(SQL("SET LOCAL session_replication_role = DEFAULT"))
     return timings
-
-
-def vacuum(dbname):
-    """VACUUM (ANALYZE) the whole database ``dbname``; returns the seconds it took.
-
-    The data is written by bulk statements: PostgreSQL's autovacuum would
-    visit the tables soon after and set their visibility maps, which
-    index-only scans need (on both sides of every comparison). This machine's
-    cluster runs with autovacuum off, so the generation does it once.
-    """
-    started = time.perf_counter()
-    with closing(sql_db.db_connect(dbname).cursor()) as cr:
-        cr._cnx.autocommit = True
-        cr._obj.execute("VACUUM (ANALYZE)")
-    return round(time.perf_counter() - started, 1)
 
 
 def ensure_data(env, n, master_factory, seed=0):

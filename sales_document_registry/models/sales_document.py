@@ -102,6 +102,15 @@ def _branches_under(domain, access):
     return alternatives
 
 
+def _names_a_salesperson(alternative):
+    """Whether the conjunction of leaves ``alternative`` asks for one salesperson or customer's salesperson."""
+    return any(
+        expression.is_leaf(leaf) and leaf[0] in ("user_id", "partner_user_id") and leaf[1] == "="
+        and registry_access._is_id(leaf[2])
+        for leaf in alternative
+    )
+
+
 def _order_terms(order):
     """``order`` as comparable terms: ``"date DESC,id desc"`` and ``"date desc, id desc"`` are one order."""
     return [" ".join(term.lower().split()) for term in order.split(",")]
@@ -297,12 +306,11 @@ class SalesDocument(models.Model):
         parts = registry_access.conjuncts(domain or [])
         if parts is None:
             return None
-        linked = [(part, LINK_LEAVES.get(part[0][0])) for part in parts if len(part) == 1
-                  and expression.is_leaf(part[0]) and part[0][0] in LINK_LEAVES]
+        linked = [part for part in parts if len(part) == 1 and expression.is_leaf(part[0]) and part[0][0] in LINK_LEAVES]
         if len(linked) != 1:
             return None
-        (leaf,), table = linked[0]
-        _name, operator, value = leaf
+        name, operator, value = linked[0][0]
+        table = LINK_LEAVES[name]
         if isinstance(value, (list, tuple)) and operator == "in" and len(value) == 1:
             value = value[0]
         elif operator != "=":
@@ -311,7 +319,7 @@ class SalesDocument(models.Model):
             return None
         # The registry's own record rules too, should an integrator add some.
         own_rules = [] if self.env.su else self.env["ir.rule"]._compute_domain(self._name, "read")
-        rest = expression.AND([*(part for part in parts if part is not linked[0][0]), access or [], own_rules or []])
+        rest = expression.AND([*(part for part in parts if part is not linked[0]), access or [], own_rules or []])
         if expression.NOT_OPERATOR in rest:
             return None
         for leaf in rest:
@@ -327,8 +335,6 @@ class SalesDocument(models.Model):
                 return None
         self.browse().check_access("read")
         conditions = self._where_calc(rest)
-        if conditions._joins or list(conditions._tables) != [self._table]:
-            return None
         # The links, with every column of the view under the model's table
         # name: the ORM's conditions and order read the link's own columns,
         # the rows are joined for the rest (a count never reads them: the
@@ -370,11 +376,7 @@ class SalesDocument(models.Model):
         if order or offset or not limit:
             return None
         alternatives = _branches_under(domain, access)
-        if alternatives is None or not all(
-            any(expression.is_leaf(leaf) and leaf[0] in ("user_id", "partner_user_id") and leaf[1] == "="
-                and registry_access._is_id(leaf[2]) for leaf in alternative)
-            for alternative in alternatives
-        ):
+        if alternatives is None or not all(map(_names_a_salesperson, alternatives)):
             return None
         parts = [
             super(SalesDocument, self)._search(expression.AND([domain or [], alternative]), limit=limit).subselect()

@@ -277,24 +277,21 @@ class Layout:
 
 DEFAULT_LAYOUT = Layout()
 
+def _covering(key):
+    """A row index on ``key`` in the default order that also holds what counts, rules and monthly sums read."""
+    covered = ("active", "company_id", "res_model", "res_id", "user_id", "partner_user_id", "team_id", "amount_total")
+    return f"({key}, date DESC, id DESC) INCLUDE ({', '.join(column for column in covered if column != key)})"
+
+
 # Indexes of the row table: the default order, and the filters users apply.
 ROW_INDEXES = {
     "date_id": "(date DESC, id DESC)",
     # One customer's (salesperson's, customer's salesperson's) documents: with
     # what counts, rules and monthly sums read, so that a page's ids, the count
     # and the pivots read the index alone.
-    "partner_cover": (
-        "(partner_id, date DESC, id DESC) INCLUDE "
-        "(active, company_id, res_model, res_id, user_id, partner_user_id, team_id, amount_total)"
-    ),
-    "user_cover": (
-        "(user_id, date DESC, id DESC) INCLUDE "
-        "(active, company_id, res_model, res_id, partner_user_id, team_id, amount_total)"
-    ),
-    "partner_user_cover": (
-        "(partner_user_id, date DESC, id DESC) INCLUDE "
-        "(active, company_id, res_model, res_id, user_id, team_id, amount_total)"
-    ),
+    **{f"{name}_cover": _covering(key) for name, key in (
+        ("partner", "partner_id"), ("user", "user_id"), ("partner_user", "partner_user_id"),
+    )},
     "team_date": "(team_id, date DESC)",
     "order": "(sale_order_id)",
     "res": "(res_model, res_id)",
@@ -646,17 +643,21 @@ def _stat_delta(rows, sign, only_changed=False):
     if only_changed:
         # Rows whose roll-up keys, month and amount did not change cancel out.
         watched = (*STAT_KEYS, "partner_user_id", "date", "amount_total")
-        changed = SQL(
-            "t.id IN (SELECT o.id FROM sd_old o JOIN sd_new n ON n.id = o.id "
-            "WHERE (%s) IS DISTINCT FROM (%s))",
-            SQL(", ").join(SQL("o.%s", SQL.identifier(column)) for column in watched),
-            SQL(", ").join(SQL("n.%s", SQL.identifier(column)) for column in watched),
-        )
+        changed = SQL("t.id IN (%s)", _changed_rows(watched))
     return SQL(
         "INSERT INTO %(stat)s (%(columns)s, month, doc_count, amount_total) %(select)s;",
         stat=SQL.identifier(STAT_TABLE),
         columns=SQL(", ").join(SQL.identifier(key) for key in STAT_COLUMNS),
         select=_stat_select(SQL(rows), changed, sign),
+    )
+
+
+def _changed_rows(columns):
+    """SQL, in an UPDATE trigger of the row table: the ids of the rows whose ``columns`` changed."""
+    return SQL(
+        "SELECT n.id FROM sd_old o JOIN sd_new n ON n.id = o.id WHERE (%s) IS DISTINCT FROM (%s)",
+        SQL(", ").join(SQL("o.%s", SQL.identifier(column)) for column in columns),
+        SQL(", ").join(SQL("n.%s", SQL.identifier(column)) for column in columns),
     )
 
 
@@ -667,7 +668,13 @@ def _row_functions():
     yield _function(f"{prefix}_del", SQL("%s %s", _stat_delta("sd_old", -1), _link_update("sd_old", removed=True)))
     yield _function(
         f"{prefix}_upd",
-        SQL("%s %s %s", _stat_delta("sd_old", -1, True), _stat_delta("sd_new", 1, True), _link_update("sd_new")),
+        # Most row updates (state, amount) change nothing the links repeat: they
+        # then cost one look at the transition tables, not an UPDATE per link table.
+        SQL(
+            "%s %s IF EXISTS (%s) THEN %s END IF;",
+            _stat_delta("sd_old", -1, True), _stat_delta("sd_new", 1, True),
+            _changed_rows(LINK_COLUMNS), _link_update("sd_new"),
+        ),
     )
     yield from _triggers(ROW_TABLE, prefix)
 
