@@ -330,6 +330,9 @@ def _upgrade(release, settings, work, database):
     assert sorted(indexes) == sorted(AUDIT_LOG_INDEXES), sorted(indexes)
     for name in ("sales_document_audit_log__sequence_index", "sales_document_audit_log__checkpoint_id_index"):
         assert "IS NOT NULL" in indexes[name], (name, indexes[name])
+    # Nor a foreign key: the migration drops those of the user and the company.
+    foreign_keys = set(after["audit_log_foreign_keys"])
+    assert "checkpoint_id" in foreign_keys and not foreign_keys & {"user_id", "company_id"}, foreign_keys
     for name in addons:
         expected = manifest_version(REPO / name)
         assert after["versions"].get(name) == expected, f"{name}: {after['versions'].get(name)} != {expected}"

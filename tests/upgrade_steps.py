@@ -339,6 +339,12 @@ def step_verify(args):
         result["store_after_change"] = env["sales.document"]._store_differences()
         env.cr.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sales_document_audit_log'")
         result["audit_log_indexes"] = dict(env.cr.fetchall())
+        env.cr.execute(
+            """SELECT att.attname FROM pg_constraint con
+                 JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = con.conkey[1]
+                WHERE con.conrelid = 'sales_document_audit_log'::regclass AND con.contype = 'f'"""
+        )
+        result["audit_log_foreign_keys"] = sorted(row[0] for row in env.cr.fetchall())
         env.cr.execute("SELECT name, latest_version FROM ir_module_module WHERE state = 'installed'")
         result["versions"] = dict(env.cr.fetchall())
     print(json.dumps(result))

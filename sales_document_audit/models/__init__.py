@@ -19,6 +19,7 @@ from . import account_move
 from . import account_move_line
 from . import account_payment
 from . import res_company
+from . import res_users
 from . import res_partner
 from . import product_product
 from . import res_config_settings

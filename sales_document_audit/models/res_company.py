@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
@@ -26,6 +26,10 @@ class ResCompany(models.Model):
         help="Sealed audit entries older than this are archived (kept, out of the default views). "
         "0 keeps them active forever.",
     )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_named_in_audit_trail(self):
+        self.env["sales.document.audit.log"]._refuse_deleting_named(self, "company_id")
 
     def write(self, vals):
         result = super().write(vals)

@@ -30,6 +30,15 @@ SEAL_COLUMNS = ("hash", "prev_hash", "sequence", "checkpoint_id", "active")
 # Rows sealed per checkpoint at most.
 SEAL_BATCH = 5000
 
+# Columns naming a user and a company without a foreign key. Every audited
+# transaction inserts a row naming the current user and its document's
+# company, which exist; a foreign key would check that again at each insert,
+# locking the user's and the company's row (``FOR KEY SHARE``): one more
+# write per transaction, and one company row locked by every concurrent
+# audited write of the company. ``res.users`` and ``res.company`` refuse
+# instead to delete a user or a company the trail names.
+UNCHECKED_REFERENCES = ("user_id", "company_id")
+
 
 class SalesDocumentAuditLog(models.Model):
     """Append-only audit trail of sales documents.
@@ -164,6 +173,56 @@ class SalesDocumentAuditLog(models.Model):
     # ------------------------------------------------------------------
     # Schema: the database refuses changes too
     # ------------------------------------------------------------------
+
+    def _auto_init(self):
+        result = super()._auto_init()
+        # Odoo lists the foreign key of each stored many2one in jobs queued
+        # while it sets the table up, and creates the missing ones once every
+        # job ran: this job, queued after them, takes these columns off the list.
+        self.pool.post_init(self._unlist_unchecked_references)
+        return result
+
+    def _unlist_unchecked_references(self):
+        for column in UNCHECKED_REFERENCES:
+            self.pool._foreign_keys.pop((self._table, column), None)
+
+    @api.model
+    def _refuse_deleting_named(self, records, column):
+        """Refuse the deletion of ``records`` (users or companies) when audit rows name them in ``column``.
+
+        ``column`` is one of ``UNCHECKED_REFERENCES``, which no foreign key
+        protects. A company is named by unsealed rows or by the checkpoints
+        its sealed rows belong to: both are indexed, the trail's own company
+        column is not.
+        """
+        if column not in UNCHECKED_REFERENCES:
+            raise ValueError(f"{column} is not a column of UNCHECKED_REFERENCES")
+        if not records:
+            return
+        if column == "user_id":
+            query = SQL("SELECT DISTINCT user_id FROM sales_document_audit_log WHERE user_id = ANY(%s)", records.ids)
+        else:
+            query = SQL(
+                """SELECT company_id FROM sales_document_audit_log WHERE company_id = ANY(%(ids)s) AND hash IS NULL
+                   UNION
+                   SELECT company_id FROM sales_document_audit_checkpoint WHERE company_id = ANY(%(ids)s)""",
+                ids=records.ids,
+            )
+        self.env.cr.execute(query)
+        named = records.browse(sorted(row[0] for row in self.env.cr.fetchall()))
+        if not named:
+            return
+        names = ", ".join(named.mapped("name"))
+        if column == "user_id":
+            raise UserError(_(
+                "The sales document audit trail records changes made by %(users)s: a user it names "
+                "cannot be deleted. Archive the user instead.",
+                users=names,
+            ))
+        raise UserError(_(
+            "The sales document audit trail records changes of %(companies)s: a company it names cannot be deleted.",
+            companies=names,
+        ))
 
     def init(self):
         cr = self.env.cr

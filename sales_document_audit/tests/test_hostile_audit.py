@@ -6,6 +6,7 @@ import xmlrpc.client
 
 from odoo import Command
 from odoo.tests import HttpCase, tagged
+from odoo.tools import SQL
 
 from .common import AuditCase
 
@@ -403,3 +404,45 @@ class TestHostileAudit(AuditCase, HttpCase):
         alert = self.Alert._cron_detect().filtered(lambda a: a.rule == "mass_export")
         self.assertEqual(len(alert), 1)
         self.assertEqual(alert.user_id, self.salesman)
+
+    def test_users_and_companies_the_trail_names_stay(self):
+        """The trail names users and companies without foreign keys: deleting one it names is
+        refused (unsealed rows and sealed ones), with a clear error and nothing deleted."""
+        self.env.cr.execute(SQL(
+            """SELECT att.attname FROM pg_constraint con
+                 JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = con.conkey[1]
+                WHERE con.conrelid = 'sales_document_audit_log'::regclass AND con.contype = 'f'"""
+        ))
+        self.assertEqual([row[0] for row in self.env.cr.fetchall()], ["checkpoint_id"])
+        admin = self.env.ref("base.user_admin")
+        admin.password = f"{admin.login}-pw"
+        writer = self._create_user("sd_h_writer", "Wanda Writer", ["sales_team.group_sale_salesman_all_leads"])
+        idle = self._create_user("sd_h_idle", "Ivan Idle", ["sales_team.group_sale_salesman"])
+        order = self._create_order()
+        self._commit_point()
+        order.with_user(writer).write({"client_order_ref": "written by Wanda"})
+        self._commit_point()
+        self.assertEqual(self._logs(order).mapped("user_id")[-1:], writer)
+        # A company named by an unsealed row only (its own documents would need a whole setup).
+        company = self.env["res.company"].create({"name": "Audited Subsidiary"})
+        Log = self.Log.sudo()
+        row = Log._prepare_log_vals(
+            Log._prepare_log_shared_vals(), "sale.order", order.id, "write", {"fields": {}},
+            res_name=order.name, company_id=company.id,
+        )
+        Log._insert_rows(self.env.cr, [row])
+        for sealed in (False, True):
+            if sealed:
+                self.Log._cron_seal()
+                self.assertFalse(self.Log.search_count([("company_id", "=", company.id), ("hash", "=", False)]))
+            text = self._assert_refused(admin, "res.users", "unlink", [writer.ids], outcome=BUSINESS)
+            self.assertIn("Wanda Writer", text)
+            self.assertIn("Archive the user instead", text)
+            text = self._assert_refused(admin, "res.company", "unlink", [company.ids], outcome=BUSINESS)
+            self.assertIn("Audited Subsidiary", text)
+            self.assertTrue(writer.exists() and company.exists())
+        # Both refused together, and a user the trail does not name goes.
+        self._assert_refused(admin, "res.users", "unlink", [(writer | idle).ids], outcome=BUSINESS)
+        self.assertTrue(idle.exists())
+        self._assert_done(admin, "res.users", "unlink", [idle.ids])
+        self.assertFalse(idle.exists())
