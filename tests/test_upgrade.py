@@ -333,6 +333,8 @@ def _upgrade(release, settings, work, database):
     # Nor a foreign key: the migration drops those of the user and the company.
     foreign_keys = set(after["audit_log_foreign_keys"])
     assert "checkpoint_id" in foreign_keys and not foreign_keys & {"user_id", "company_id"}, foreign_keys
+    records = after["audit_log_foreign_key_records"]
+    assert not [name for name in records if "_user_id_" in name or "_company_id_" in name], records
     for name in addons:
         expected = manifest_version(REPO / name)
         assert after["versions"].get(name) == expected, f"{name}: {after['versions'].get(name)} != {expected}"

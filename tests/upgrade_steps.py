@@ -345,6 +345,10 @@ def step_verify(args):
                 WHERE con.conrelid = 'sales_document_audit_log'::regclass AND con.contype = 'f'"""
         )
         result["audit_log_foreign_keys"] = sorted(row[0] for row in env.cr.fetchall())
+        env.cr.execute(
+            "SELECT name FROM ir_model_constraint WHERE type = 'f' AND name LIKE 'sales_document_audit_log%'"
+        )
+        result["audit_log_foreign_key_records"] = sorted(row[0] for row in env.cr.fetchall())
         env.cr.execute("SELECT name, latest_version FROM ir_module_module WHERE state = 'installed'")
         result["versions"] = dict(env.cr.fetchall())
     print(json.dumps(result))

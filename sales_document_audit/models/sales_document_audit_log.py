@@ -69,6 +69,7 @@ class SalesDocumentAuditLog(models.Model):
     res_id = fields.Many2oneReference(string="Document ID", model_field="res_model", readonly=True)
     res_name = fields.Char(string="Document", readonly=True)
     operation = fields.Selection(OPERATIONS, required=True, readonly=True)
+    # No foreign key (UNCHECKED_REFERENCES): "restrict" is kept by ``res.users`` and ``res.company``.
     user_id = fields.Many2one("res.users", string="User", index=True, readonly=True, ondelete="restrict")
     timestamp = fields.Datetime(required=True, index=True, readonly=True)
     changes = fields.Text(string="Changes (JSON)", readonly=True)
@@ -199,16 +200,15 @@ class SalesDocumentAuditLog(models.Model):
             raise ValueError(f"{column} is not a column of UNCHECKED_REFERENCES")
         if not records:
             return
+        # One row found per id is enough (an active user is named by millions).
         if column == "user_id":
-            query = SQL("SELECT DISTINCT user_id FROM sales_document_audit_log WHERE user_id = ANY(%s)", records.ids)
+            condition = SQL("EXISTS (SELECT 1 FROM sales_document_audit_log WHERE user_id = ref.id)")
         else:
-            query = SQL(
-                """SELECT company_id FROM sales_document_audit_log WHERE company_id = ANY(%(ids)s) AND hash IS NULL
-                   UNION
-                   SELECT company_id FROM sales_document_audit_checkpoint WHERE company_id = ANY(%(ids)s)""",
-                ids=records.ids,
+            condition = SQL(
+                """EXISTS (SELECT 1 FROM sales_document_audit_log WHERE company_id = ref.id AND hash IS NULL)
+                   OR EXISTS (SELECT 1 FROM sales_document_audit_checkpoint WHERE company_id = ref.id)"""
             )
-        self.env.cr.execute(query)
+        self.env.cr.execute(SQL("SELECT ref.id FROM unnest(%s::int[]) AS ref(id) WHERE %s", records.ids, condition))
         named = records.browse(sorted(row[0] for row in self.env.cr.fetchall()))
         if not named:
             return
