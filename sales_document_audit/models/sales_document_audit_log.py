@@ -215,12 +215,12 @@ class SalesDocumentAuditLog(models.Model):
         names = ", ".join(named.mapped("name"))
         if column == "user_id":
             raise UserError(_(
-                "The sales document audit trail records changes made by %(users)s: a user it names "
-                "cannot be deleted. Archive the user instead.",
+                "The sales document audit trail records what %(users)s did: a user it names cannot be "
+                "deleted. Archive the user instead.",
                 users=names,
             ))
         raise UserError(_(
-            "The sales document audit trail records changes of %(companies)s: a company it names cannot be deleted.",
+            "The sales document audit trail records documents of %(companies)s: a company it names cannot be deleted.",
             companies=names,
         ))
 

@@ -442,7 +442,7 @@ class TestHostileAudit(AuditCase, HttpCase):
             self.assertIn("Wanda Writer", text)
             self.assertIn("Archive the user instead", text)
             text = self._assert_refused(admin, "res.company", "unlink", [company.ids], outcome=BUSINESS)
-            self.assertIn("audit trail records changes of Audited Subsidiary", text)
+            self.assertIn("audit trail records documents of Audited Subsidiary", text)
             self.assertTrue(writer.exists() and company.exists())
         # Both refused together, and a user the trail does not name goes.
         self._assert_refused(admin, "res.users", "unlink", [(writer | idle).ids], outcome=BUSINESS)
