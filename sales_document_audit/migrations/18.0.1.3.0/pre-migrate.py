@@ -8,20 +8,14 @@ one it no longer expects, hence this script; their records in
 ``ir_model_constraint`` go with them.
 """
 
-from odoo.tools import SQL
+from odoo.tools import SQL, sql
 
-COLUMNS = ("user_id", "company_id")
+TABLE = "sales_document_audit_log"
+REFERENCES = (("user_id", "res_users"), ("company_id", "res_company"))
 
 
 def migrate(cr, version):
-    cr.execute(SQL(
-        """SELECT con.conname
-             FROM pg_constraint con
-             JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = con.conkey[1]
-            WHERE con.conrelid = 'sales_document_audit_log'::regclass
-              AND con.contype = 'f' AND att.attname = ANY(%s)""",
-        list(COLUMNS),
-    ))
-    for (name,) in cr.fetchall():
-        cr.execute(SQL("ALTER TABLE sales_document_audit_log DROP CONSTRAINT %s", SQL.identifier(name)))
-        cr.execute(SQL("DELETE FROM ir_model_constraint WHERE name = %s AND type = 'f'", name))
+    for column, target in REFERENCES:
+        for name in sql.get_foreign_keys(cr, TABLE, column, target, "id", "restrict"):
+            sql.drop_constraint(cr, TABLE, name)
+            cr.execute(SQL("DELETE FROM ir_model_constraint WHERE name = %s AND type = 'f'", name))
