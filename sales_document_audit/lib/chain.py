@@ -35,9 +35,13 @@ SEAL_READ_COLUMNS = ("prev_hash", "hash", "checkpoint_id")
 LEAF_PREFIX = 16
 
 
+# One encoder for every row (``json.dumps`` with these options builds one per call).
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical_json(value):
     """Stable text form of ``value``: sorted keys, no insignificant spaces."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL_ENCODER.encode(value)
 
 
 def sha256_hex(text):

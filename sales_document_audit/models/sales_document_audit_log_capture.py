@@ -165,7 +165,8 @@ class SalesDocumentAuditLogCapture(models.Model):
             new_values = self._new_values(Model, [
                 (res_id, entry) for res_id, entry in items if res_id in alive_by_id
             ])
-            line_new = self._line_new_values(items)
+            # (most commits change no line: no line query, no line snapshot)
+            line_new = self._line_new_values(items) if any(entry["lines"] for _res_id, entry in items) else {}
             for res_id, entry in items:
                 record = alive_by_id.get(res_id)
                 values = self._document_changes(Model, record, entry, new_values.get(res_id), line_new)
@@ -341,10 +342,10 @@ class SalesDocumentAuditLogCapture(models.Model):
         """Insert ``rows`` in one statement, those flagged in ``check`` only
         when their document exists; returns the ``(res_model, res_id)`` of
         the flagged rows left out."""
-        self._check_row_columns(rows)
         if not any(check):
             self._insert_rows(cr, rows)
             return set()
+        self._check_row_columns(rows)
         if not _INSERT_PARTS:
             model_fields = self._fields
             _INSERT_PARTS["columns"] = SQL(", ").join(SQL.identifier(column) for column in INSERT_COLUMNS)
@@ -384,13 +385,11 @@ class SalesDocumentAuditLogCapture(models.Model):
 
     @api.model
     def _insert_rows(self, cr, rows):
-        """Insert audit rows (built by ``_prepare_log_vals``) with a single statement; returns their ids."""
+        """Insert audit rows (built by ``_prepare_log_vals``) with a single statement."""
         if not rows:
-            return []
+            return
         self._check_row_columns(rows)
-        # One SQL object for the whole statement: this runs at every commit.
+        # One SQL object for the whole statement, and no result to fetch:
+        # this runs at every commit.
         params = [row[column] if row[column] is not False else None for row in rows for column in INSERT_COLUMNS]
-        cr.execute(SQL(
-            f"{INSERT_HEAD.code} VALUES {', '.join([INSERT_ROW] * len(rows))} RETURNING id", *params
-        ))
-        return [row[0] for row in cr.fetchall()]
+        cr.execute(SQL(f"{INSERT_HEAD.code} VALUES {', '.join([INSERT_ROW] * len(rows))}", *params))
