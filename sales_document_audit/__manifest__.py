@@ -2,7 +2,7 @@
     "name": "Sales Document Audit",
     "summary": "Tamper-evident audit trail, access logging, anomaly alerts and "
     "role-based access for sales documents",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.3.1",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "author": "Sales Document Registry contributors",

@@ -516,6 +516,16 @@ class SalesDocumentAuditMixin(models.AbstractModel):
                 self._audit_count_read("web_read", len(result), self.ids)
         return result
 
+    def web_save(self, vals, specification, next_id=None):
+        # Saving a form reads it back: that read belongs to the save, whose
+        # change row the trail already holds, and is no form open. Saving
+        # and moving on to another record (``next_id``) opens that one.
+        with self._audit_read_call() as outermost:
+            result = super().web_save(vals, specification, next_id=next_id)
+        if outermost and next_id and next_id not in self.ids and not self._audit_parent_field:
+            self.env["sales.document.audit.log"]._log_access(self.browse(next_id), "read")
+        return result
+
     @api.model
     @api.readonly
     def web_search_read(self, domain, specification, offset=0, limit=None, order=None, count_limit=None):

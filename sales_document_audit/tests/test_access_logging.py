@@ -47,6 +47,29 @@ class TestAccessLogging(AuditCase, HttpCase):
         self.assertTrue(rows[0]["user_agent"])
         self.assertFalse(self._logs(order, "read"), "nothing was written in the read-only transaction")
 
+    def test_saving_a_form_logs_its_change_not_an_open(self):
+        order, following = self._create_order(), self._create_order()
+        self.authenticate("admin", "admin")
+        spec = {"name": {}, "client_order_ref": {}}
+        result = self._call_kw(
+            "sale.order", "web_save", [order.ids, {"client_order_ref": "saved from the form"}],
+            {"specification": spec},
+        )
+        self.assertEqual(result[0]["client_order_ref"], "saved from the form")
+        self.assertEqual(len(self._logs(order, "write")), 1)
+        self.assertFalse(self._logs(order, "read"), "reading the saved form back belongs to the save")
+        # Saving, then moving on to the next record, opens that one.
+        result = self._call_kw(
+            "sale.order", "web_save", [order.ids, {"client_order_ref": "saved again"}],
+            {"specification": spec, "next_id": following.id},
+        )
+        self.assertEqual(result[0]["name"], following.name)
+        self.assertEqual(len(self._logs(order, "write")), 2)
+        self.assertFalse(self._logs(order, "read"))
+        opened = self._logs(following, "read")
+        self.assertEqual(len(opened), 1)
+        self.assertEqual(opened.user_id, self.admin)
+
     def test_list_views_are_counted_not_logged(self):
         orders = self._create_order() | self._create_order()
         self.authenticate("admin", "admin")
