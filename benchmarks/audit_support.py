@@ -16,6 +16,8 @@ loaded (``BenchSession.registry``).
 import time
 from contextlib import contextmanager
 
+from lxml import etree
+
 from odoo.tools import SQL
 
 # The capture (replaced by ``one_insert_per_transaction``), and the models it
@@ -26,23 +28,70 @@ from odoo.addons.sales_document_audit.models.sales_document_audit_mixin import (
 from odoo.addons.sales_document_audit.models.sales_document_audit_rule import AUDITED_MODELS
 
 
-def write_one_field(env, orders, value="bench"):
+def write_one_field(env, orders, value="bench", specification=None):
     """Write ``client_order_ref`` on each of ``orders``, one transaction each.
 
     ``value`` must differ between calls on the same orders: the registry
     refuses one customer reference on two orders of a customer.
 
     Each write is committed on its own, as a user saving a form does, so
-    the commit (and with it the audit flush) is part of every timing.
+    the commit (and with it the audit flush) is part of every timing. With
+    ``specification`` (see :func:`form_specification`) each write is the
+    form's save: ``web_save``, which reads the order back for the form.
     Returns the elapsed seconds of each write.
     """
     seconds = []
     for index, order in enumerate(orders):
+        vals = {"client_order_ref": f"{value}-{index}"}
         start = time.perf_counter()
-        order.write({"client_order_ref": f"{value}-{index}"})
+        if specification is None:
+            order.write(vals)
+        else:
+            order.web_save(vals, specification)
         env.cr.commit()  # pylint: disable=invalid-commit
         seconds.append(time.perf_counter() - start)
     return seconds
+
+
+def form_specification(env, model="sale.order"):
+    """What the web client reads back when ``env.user`` saves a form of ``model``.
+
+    The fields of the form view as it is served to that user: a related
+    record with its display name; the records of a one2many or many2many
+    with the fields of the list the form embeds for them (with their
+    related records' display names), or their display name alone.
+    """
+    views = env[model].get_views([(False, "form")])
+    arch = etree.fromstring(views["views"]["form"]["arch"])
+    described = views["models"]
+
+    def field_nodes(node):
+        # The fields of ``node``, not those of the lists embedded in them.
+        for child in node:
+            if child.tag == "field":
+                yield child
+            else:
+                yield from field_nodes(child)
+
+    def spec_of(node, model_name):
+        spec = {}
+        model_fields = described.get(model_name, {}).get("fields", {})
+        for field_node in field_nodes(node):
+            name = field_node.get("name")
+            field = model_fields.get(name)
+            if field is None or name in spec:
+                continue
+            if field["type"] == "many2one":
+                spec[name] = {"fields": {"display_name": {}}}
+            elif field["type"] in ("one2many", "many2many"):
+                embedded = field_node.find("list")
+                sub = spec_of(embedded, field["relation"]) if embedded is not None else {}
+                spec[name] = {"fields": sub or {"display_name": {}}}
+            else:
+                spec[name] = {}
+        return spec
+
+    return spec_of(arch, model)
 
 
 @contextmanager

@@ -65,6 +65,9 @@ def add_arguments(parser):
                         help="also write in the audit database with the capture replaced by one "
                              "constant row inserted per transaction (the floor of the single-write "
                              "figure), taking turns with the others")
+    parser.add_argument("--form", action="store_true",
+                        help="then save the same field from the order form (web_save, which reads "
+                             "the order back for the form), taking turns the same way")
     parser.add_argument("--peers", choices=("auditlog", "none"), default="auditlog",
                         help="databases compared besides off and audit: OCA auditlog in full "
                              "and fast mode (default), or none (quicker runs, no download)")
@@ -160,6 +163,12 @@ def run(args, session):
     if args.floor:
         # The floor's constant rows went to the audit database too.
         write_rows["audit"]["sales_document_audit_log"] -= len(write_seconds[FLOOR_LABEL])
+    save_seconds = save_rows = None
+    if args.form:
+        save_seconds = _write_phase(session, names, labels, results, writes, slice_size, bench,
+                                    max(1, args.write_rounds), form=True)
+        save_rows = {label: _rows_written(session, names[label], label, bench, marks[label])
+                     for label in labels}
 
     with session.environment(names["audit"]) as env:
         unsealed = bench.unsealed_rows(env)
@@ -169,7 +178,7 @@ def run(args, session):
         if left:
             raise BenchError(f"the sealing job left {left} audit rows unsealed")
     return _result(args, names, labels, wheel, results, flow_rows, write_seconds, write_rows,
-                   unsealed, seal_seconds)
+                   unsealed, seal_seconds, save_seconds, save_rows)
 
 
 def _flows(env, master, n, seed):
@@ -208,10 +217,12 @@ def _rows_written(session, dbname, label, bench, marks):
     return counts
 
 
-def _write_phase(session, names, labels, results, writes, slice_size, bench, write_rounds=1, floor=False):
+def _write_phase(session, names, labels, results, writes, slice_size, bench, write_rounds=1, floor=False,
+                 form=False):
     """Write client_order_ref on ``writes`` orders of the last round, in turns,
     ``write_rounds`` times; with ``floor``, the audit database takes a second
-    turn each time, its capture reduced to one constant row per transaction."""
+    turn each time, its capture reduced to one constant row per transaction;
+    with ``form``, each write is the save of the order form."""
     order_ids = {}
     write_labels = (*labels, FLOOR_LABEL) if floor else labels
     databases = dict(names, **({FLOOR_LABEL: names["audit"]} if floor else {}))
@@ -222,9 +233,10 @@ def _write_phase(session, names, labels, results, writes, slice_size, bench, wri
         order_ids[label] = ids[:writes]
     if floor:
         order_ids[FLOOR_LABEL] = order_ids["audit"]
-    log(f"writing client_order_ref on {writes} orders per database {write_rounds} time(s), "
-        f"taking turns every {slice_size}")
+    how = "saving client_order_ref from the order form" if form else "writing client_order_ref"
+    log(f"{how} on {writes} orders per database {write_rounds} time(s), taking turns every {slice_size}")
     seconds = {label: [] for label in write_labels}
+    specifications = {}
     slices = [(write_round, start) for write_round in range(write_rounds)
               for start in range(0, writes, slice_size)]
     for slice_no, (write_round, start) in enumerate(slices):
@@ -233,12 +245,15 @@ def _write_phase(session, names, labels, results, writes, slice_size, bench, wri
                 admin = env.ref("base.user_admin")
                 orders = env(user=admin.id)["sale.order"].browse(
                     order_ids[label][start:start + slice_size])
-                # Unique per run, round and label: the registry refuses one customer reference twice.
-                value = f"audit-bench-{session.token}-{label}-{write_round}-{start}"
+                if form and label not in specifications:
+                    specifications[label] = bench.form_specification(orders.env)
+                # Unique per run, phase, round and label: the registry refuses one customer reference twice.
+                value = f"audit-bench-{session.token}-{'form' if form else 'write'}-{label}-{write_round}-{start}"
                 capture = (bench.one_insert_per_transaction(admin.company_id.id) if label == FLOOR_LABEL
                            else nullcontext())
                 with capture:
-                    seconds[label] += bench.write_one_field(env, orders, value=value)
+                    seconds[label] += bench.write_one_field(env, orders, value=value,
+                                                            specification=specifications.get(label))
     for label in write_labels:
         log(f"{label}: {sum(seconds[label]):.1f} s for {len(seconds[label])} writes")
     return seconds
@@ -258,8 +273,30 @@ def _rows_per(label, counts, per, what):
     return (logs + lines) / per, f"{logs} logs + {lines} lines for {per} {what}s"
 
 
+def _write_measurements(what, short, seconds, target=None, note=""):
+    """Total and p50 of each label's writes in ``seconds`` against auditing off."""
+    writes = len(seconds["off"])
+    labels = [label for label in seconds if label != "off"]
+    measurements = [
+        Measurement(
+            f"{what} x {writes}: {label}", sum(seconds[label]), unit="s",
+            baseline=sum(seconds["off"]), max_ratio=target if label == "audit" else None,
+            note=("the capture reduced to one constant row per transaction" if label == FLOOR_LABEL else note),
+        )
+        for label in labels
+    ]
+    # The typical write, less moved than the total by a write another process stalled.
+    off_p50 = summarize([s * 1000 for s in seconds["off"]]).p50
+    measurements += [
+        Measurement(f"{short} latency p50: {label}", summarize([s * 1000 for s in seconds[label]]).p50, unit="ms",
+                    baseline=off_p50)
+        for label in labels
+    ]
+    return measurements
+
+
 def _result(args, names, labels, wheel, results, flow_rows, write_seconds, write_rows,
-            unsealed, seal_seconds):
+            unsealed, seal_seconds, save_seconds=None, save_rows=None):
     median = {label: rounds.median_round(results[label]) for label in labels}
     peers = [label for label in labels if label in PEER_LABELS]
     off = median["off"]
@@ -288,22 +325,13 @@ def _result(args, names, labels, wheel, results, flow_rows, write_seconds, write
         lat = summarize([s * 1000 for s in median[label].batch_seconds])
         measurements.append(Measurement(f"flow latency p95: {label}", lat.p95, unit="ms",
                                         baseline=off_lat.p95))
-    off_writes = sum(write_seconds["off"])
-    write_labels = [*labels[1:], *([FLOOR_LABEL] if FLOOR_LABEL in write_seconds else [])]
-    for label in write_labels:
-        measurements.append(Measurement(
-            f"write 1 field x {writes}: {label}", sum(write_seconds[label]), unit="s",
-            baseline=off_writes, max_ratio=args.write_target if label == "audit" else None,
-            note=("the capture reduced to one constant row per transaction" if label == FLOOR_LABEL
-                  else "client_order_ref, one transaction per write"),
-        ))
-    # The typical write, less moved than the total by a write another process stalled.
-    off_write_p50 = summarize([s * 1000 for s in write_seconds["off"]]).p50
-    for label in write_labels:
-        measurements.append(Measurement(
-            f"write latency p50: {label}", summarize([s * 1000 for s in write_seconds[label]]).p50, unit="ms",
-            baseline=off_write_p50,
-        ))
+    measurements += _write_measurements("write 1 field", "write", write_seconds, target=args.write_target,
+                                        note="client_order_ref, one transaction per write")
+    if save_seconds:
+        measurements += _write_measurements(
+            "save 1 field from the form", "save", save_seconds,
+            note="web_save of client_order_ref with the order form's fields read back",
+        )
     for label in labels[1:]:
         rows, note = _rows_per(label, flow_rows[label], flows, "flow")
         measurements.append(Measurement(f"rows written per flow: {label}", rows,
@@ -312,6 +340,9 @@ def _result(args, names, labels, wheel, results, flow_rows, write_seconds, write
         rows, note = _rows_per(label, write_rows[label], max(writes, 1), "write")
         measurements.append(Measurement(f"rows written per write: {label}", rows,
                                         unit="rows", note=note))
+    for label in labels[1:] if save_rows else ():
+        rows, note = _rows_per(label, save_rows[label], max(len(save_seconds["off"]), 1), "save")
+        measurements.append(Measurement(f"rows written per save: {label}", rows, unit="rows", note=note))
     measurements.append(Measurement(
         f"seal {unsealed} audit rows", seal_seconds, unit="s",
         note=f"{unsealed / seal_seconds:.0f} rows/s" if seal_seconds else "",
@@ -328,6 +359,8 @@ def _result(args, names, labels, wheel, results, flow_rows, write_seconds, write
             "flow_rows": flow_rows,
             "write_rows": write_rows,
             "write_seconds": write_seconds,
+            "save_rows": save_rows,
+            "save_seconds": save_seconds,
             "sealed_rows": unsealed,
             "seal_seconds": seal_seconds,
         },
