@@ -340,9 +340,10 @@ def _result(args, names, labels, wheel, results, flow_rows, write_seconds, write
         rows, note = _rows_per(label, write_rows[label], max(writes, 1), "write")
         measurements.append(Measurement(f"rows written per write: {label}", rows,
                                         unit="rows", note=note))
-    for label in labels[1:] if save_rows else ():
-        rows, note = _rows_per(label, save_rows[label], max(len(save_seconds["off"]), 1), "save")
-        measurements.append(Measurement(f"rows written per save: {label}", rows, unit="rows", note=note))
+    if save_rows:
+        for label in labels[1:]:
+            rows, note = _rows_per(label, save_rows[label], max(len(save_seconds["off"]), 1), "save")
+            measurements.append(Measurement(f"rows written per save: {label}", rows, unit="rows", note=note))
     measurements.append(Measurement(
         f"seal {unsealed} audit rows", seal_seconds, unit="s",
         note=f"{unsealed / seal_seconds:.0f} rows/s" if seal_seconds else "",

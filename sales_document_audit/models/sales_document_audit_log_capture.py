@@ -165,8 +165,7 @@ class SalesDocumentAuditLogCapture(models.Model):
             new_values = self._new_values(Model, [
                 (res_id, entry) for res_id, entry in items if res_id in alive_by_id
             ])
-            # (most commits change no line: no line query, no line snapshot)
-            line_new = self._line_new_values(items) if any(entry["lines"] for _res_id, entry in items) else {}
+            line_new = self._line_new_values(items)
             for res_id, entry in items:
                 record = alive_by_id.get(res_id)
                 values = self._document_changes(Model, record, entry, new_values.get(res_id), line_new)

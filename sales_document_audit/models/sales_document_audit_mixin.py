@@ -517,14 +517,14 @@ class SalesDocumentAuditMixin(models.AbstractModel):
         return result
 
     def web_save(self, vals, specification, next_id=None):
-        # Saving a form reads it back: that read belongs to the save, whose
-        # change row the trail already holds, and is no form open. Saving
-        # and moving on to another record (``next_id``) opens that one.
-        with self._audit_read_call() as outermost:
-            result = super().web_save(vals, specification, next_id=next_id)
-        if outermost and next_id and next_id not in self.ids and not self._audit_parent_field:
-            self.env["sales.document.audit.log"]._log_access(self.browse(next_id), "read")
-        return result
+        # Saving a form reads the saved record back: that read belongs to the
+        # save, whose change row the trail holds, and is no form open. Saving
+        # and moving on to another record (``next_id``) reads that one, an
+        # open that ``web_read`` logs as usual.
+        if next_id and next_id not in self.ids:
+            return super().web_save(vals, specification, next_id=next_id)
+        with self._audit_read_call():
+            return super().web_save(vals, specification, next_id=next_id)
 
     @api.model
     @api.readonly
