@@ -59,3 +59,19 @@ class TestMigrations(TransactionCase):
         self.assertEqual(self.env.cr.fetchone()[0], salesperson.id)
         self.env["sales.document"].init()
         self.assertFalse(any(self.env["sales.document"]._store_differences().values()))
+
+    def test_18_0_1_6_0_replaces_the_model_index(self):
+        """The row table's index on the model becomes a covering index: the migration drops the
+        index it replaces, which the update itself keeps, and the update creates the new one."""
+        script = load_script("18.0.1.6.0", "pre-migrate")
+        self.env.cr.execute(SQL(
+            "CREATE INDEX sales_document_row_model_date_idx ON sales_document_row (res_model, date DESC, id DESC)"
+        ))
+        self.env["sales.document"].init()
+        self.assertTrue(self._index_exists("sales_document_row_model_date_idx"))
+        self.assertTrue(self._index_exists("sales_document_row_model_cover_idx"))
+        script.migrate(self.env.cr, "18.0.1.5.0")
+        self.assertFalse(self._index_exists("sales_document_row_model_date_idx"))
+        self.assertTrue(self._index_exists("sales_document_row_model_cover_idx"))
+        # A fresh install runs no migration; a second run finds nothing to do.
+        script.migrate(self.env.cr, "18.0.1.5.0")

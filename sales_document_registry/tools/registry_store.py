@@ -289,13 +289,14 @@ ROW_INDEXES = {
     # One customer's (salesperson's, customer's salesperson's) documents: with
     # what counts, rules and monthly sums read, so that a page's ids, the count
     # and the pivots read the index alone.
+    # The same on the model: one model's documents (every delivery a salesperson
+    # may read) are counted from the index alone.
     **{f"{name}_cover": _covering(key) for name, key in (
-        ("partner", "partner_id"), ("user", "user_id"), ("partner_user", "partner_user_id"),
+        ("partner", "partner_id"), ("user", "user_id"), ("partner_user", "partner_user_id"), ("model", "res_model"),
     )},
     "team_date": "(team_id, date DESC)",
     "order": "(sale_order_id)",
     "res": "(res_model, res_id)",
-    "model_date": "(res_model, date DESC, id DESC)",
     "type_date": "(doc_type, date DESC)",
     "company_state": "(company_id, state, doc_type)",
     "company_month": "(company_id, date, amount_total, currency_id)",
