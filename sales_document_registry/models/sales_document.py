@@ -105,17 +105,14 @@ def _branches_under(domain, access):
 def _read_from_an_index(alternative):
     """Whether the conjunction of leaves ``alternative`` names what a covering index of the
     row table is keyed on: one salesperson or customer's salesperson (or none), or the model."""
-    for leaf in alternative:
-        if not expression.is_leaf(leaf) or leaf in (expression.TRUE_LEAF, expression.FALSE_LEAF):
-            continue
-        name, operator, value = leaf
-        if name in ("user_id", "partner_user_id") and operator == "=" and (
-            value is False or registry_access._is_id(value)
-        ):
-            return True
-        if name == "res_model" and operator in ("=", "in"):
-            return True
-    return False
+    return any(
+        expression.is_leaf(leaf) and (
+            leaf[0] in ("user_id", "partner_user_id") and leaf[1] == "="
+            and (leaf[2] is False or registry_access._is_id(leaf[2]))
+            or leaf[0] == "res_model" and leaf[1] in ("=", "in")
+        )
+        for leaf in alternative
+    )
 
 
 def _order_terms(order):

@@ -286,11 +286,9 @@ def _covering(key):
 # Indexes of the row table: the default order, and the filters users apply.
 ROW_INDEXES = {
     "date_id": "(date DESC, id DESC)",
-    # One customer's (salesperson's, customer's salesperson's) documents: with
-    # what counts, rules and monthly sums read, so that a page's ids, the count
-    # and the pivots read the index alone.
-    # The same on the model: one model's documents (every delivery a salesperson
-    # may read) are counted from the index alone.
+    # One customer's (salesperson's, customer's salesperson's, model's) documents:
+    # with what counts, rules and monthly sums read, so that a page's ids, the
+    # count and the pivots read the index alone.
     **{f"{name}_cover": _covering(key) for name, key in (
         ("partner", "partner_id"), ("user", "user_id"), ("partner_user", "partner_user_id"), ("model", "res_model"),
     )},
