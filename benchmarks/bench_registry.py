@@ -70,13 +70,14 @@ COUNT_LIMIT = 10000
 TARGET_RATIO = 2.0
 TARGET_MS = 150.0
 
+# What the list views read of each row (``sales_document_view_list`` and sale.order's).
 REGISTRY_LIST = {
     "date": {},
     "doc_type": {},
     "name": {},
     "partner_id": {"fields": {"display_name": {}}},
     "user_id": {"fields": {"display_name": {}}},
-    "sale_order_id": {"fields": {"display_name": {}}},
+    "sale_order_name": {},
     "tag_ids": {"fields": {"display_name": {}, "color": {}}},
     "amount_total": {},
     "currency_id": {"fields": {}},

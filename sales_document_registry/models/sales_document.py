@@ -158,6 +158,11 @@ class SalesDocument(models.Model):
     currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     state = fields.Selection(STATES, string="Status", readonly=True)
     sale_order_id = fields.Many2one("sale.order", string="Sales Order", readonly=True)
+    sale_order_name = fields.Char(
+        string="Order Reference",
+        readonly=True,
+        help="The number of the sales order the document comes from.",
+    )
     active = fields.Boolean(readonly=True)
     tag_ids = fields.Many2many(
         "crm.tag", "sales_document_tag_rel", "document_id", "tag_id", string="Tags", readonly=True
@@ -341,17 +346,17 @@ class SalesDocument(models.Model):
         conditions = self._where_calc(rest)
         # The links, with every column of the view under the model's table
         # name: the ORM's conditions and order read the link's own columns,
-        # the rows are joined for the rest (a count never reads them: the
-        # planner drops a left join to a primary key that nothing reads).
+        # the view's rows are joined for the rest (a count never reads them:
+        # the planner drops a left join to a primary key that nothing reads).
         links = SQL(
             "(SELECT l.document_id AS id, %(columns)s FROM %(table)s l LEFT JOIN %(rows)s r ON r.id = l.document_id "
             "WHERE l.%(key)s = %(value)s AND l.res_model IS NOT NULL)",
             columns=SQL(", ").join(
                 SQL.identifier("l" if column in registry_store.LINK_COLUMNS else "r", column)
-                for column in registry_store.COLUMNS if column != "id"
+                for column in registry_store.VIEW_COLUMNS if column != "id"
             ),
             table=SQL.identifier(table),
-            rows=SQL.identifier(registry_store.ROW_TABLE),
+            rows=SQL.identifier(self._table),
             key=SQL.identifier(registry_store.LINK_TABLES[table]),
             value=value,
         )
@@ -580,12 +585,7 @@ class SalesDocument(models.Model):
             registry_store.rebuild(cr, layout)
         # The ORM reads plain projections of the store tables: the planner
         # sees through them and uses the tables' indexes.
-        cr.execute(SQL(
-            "CREATE VIEW %s AS (SELECT %s FROM %s)",
-            SQL.identifier(self._table),
-            SQL(", ").join(SQL.identifier(column) for column in registry_store.COLUMNS),
-            SQL.identifier(registry_store.ROW_TABLE),
-        ))
+        cr.execute(SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), registry_store.view_query(layout)))
         cr.execute(SQL(
             "CREATE VIEW sales_document_tag_rel AS (SELECT document_id, tag_id FROM %s)",
             SQL.identifier(registry_store.TAG_TABLE),

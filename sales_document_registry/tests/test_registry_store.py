@@ -1,3 +1,8 @@
+import json
+from unittest.mock import patch
+
+from lxml import etree
+
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
@@ -120,6 +125,54 @@ class TestRegistryStore(SalesDocumentCase):
         self.assertEqual(self.env["sales.document"]._store_differences(), NO_DIFFERENCE)
         with self.assertRaises(AccessError):
             settings.with_user(self.sales_manager).action_verify_sales_document_store()
+
+    def test_the_list_shows_the_order_number_without_reading_the_orders(self):
+        """Each row shows its order's number, a rename included; the list as the web client
+        reads it never reads the order table, and a query not showing the number never joins."""
+        order, _invoice, _payment = self._full_flow()
+        self.env.flush_all()
+        Registry = self.env["sales.document"]
+        rows = Registry.search([("sale_order_id", "=", order.id)])
+        self.assertEqual(set(rows.mapped("doc_type")), {"order", "delivery", "invoice", "payment"})
+        self.assertEqual(set(rows.mapped("sale_order_name")), {order.name})
+        self.env.cr.execute(SQL("UPDATE sale_order SET name = %s WHERE id = %s", "RENAMED-ORDER", order.id))
+        Registry.invalidate_model()
+        self.assertEqual(set(rows.mapped("sale_order_name")), {"RENAMED-ORDER"})
+        order.invalidate_recordset()
+
+        # The specification the web client sends for the list view's fields.
+        arch = etree.fromstring(Registry.get_views([(False, "list")])["views"]["list"]["arch"])
+        specification = {
+            node.get("name"): {"fields": {"display_name": {}}}
+            if Registry._fields[node.get("name")].type in ("many2one", "many2many") else {}
+            for node in arch.iterchildren("field")
+        }
+        self.assertIn("sale_order_name", specification)
+        statements = []
+        cursor = self.env.cr
+        execute = type(cursor).execute
+
+        def recording(query, params=None, log_exceptions=True):
+            result = execute(cursor, query, params, log_exceptions)
+            statements.append(cursor._obj.query.decode())
+            return result
+
+        manager_registry = Registry.with_user(self.sales_manager)
+        with patch.object(cursor, "execute", recording):
+            result = manager_registry.web_search_read([("partner_id", "=", self.customer.id)], specification)
+        shown = {record["id"]: record["sale_order_name"] for record in result["records"]}
+        self.assertEqual({shown[row_id] for row_id in rows.ids}, {"RENAMED-ORDER"})
+        self.assertTrue(statements)
+        self.assertFalse([statement for statement in statements if '"sale_order"' in statement])
+
+        def row_scans(query):
+            self.env.cr.execute(SQL("EXPLAIN (FORMAT JSON) %s", query))
+            plan = json.dumps(self.env.cr.fetchone()[0])
+            return plan.count('"Relation Name": "sales_document_row"')
+
+        self.assertEqual(row_scans(SQL("SELECT count(*) FROM sales_document WHERE partner_id = %s", self.customer.id)), 1)
+        self.assertEqual(row_scans(SQL("SELECT name FROM sales_document WHERE id = ANY(%s)", rows.ids)), 1)
+        self.assertEqual(row_scans(SQL("SELECT sale_order_name FROM sales_document WHERE id = ANY(%s)", rows.ids)), 2)
 
     def test_non_sales_documents_stay_out(self):
         """A vendor bill and a delivery without an order are not registry rows."""

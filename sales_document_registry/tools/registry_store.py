@@ -78,6 +78,13 @@ DERIVED_COLUMNS = ("partner_user_id",)
 
 COLUMNS = (*SOURCE_COLUMNS, *DERIVED_COLUMNS)
 
+# What the registry's view shows of each row besides its own columns: the
+# number of the row's sales order, which is the ``name`` of that order's own
+# registry row. A list shows it without reading the orders (each a row of
+# every ``sale_order`` column, on other pages than the registry rows). The
+# planner drops the join from every query that does not read the column.
+VIEW_COLUMNS = (*COLUMNS, "sale_order_name")
+
 # What a tag or product link repeats of its document's registry row: the
 # default order's key (``date``) and the columns record rules and the archive
 # filter read (``res_id`` for rules the row cannot answer, a sub-query on the
@@ -831,6 +838,20 @@ def remove_sources(cr, layout, kinds):
     drop_triggers(cr, tables)
     for table, column in ((ROW_TABLE, "id"), (TAG_TABLE, "document_id"), (PRODUCT_TABLE, "document_id")):
         cr.execute(SQL("DELETE FROM %s WHERE %s", SQL.identifier(table), _is_kind(SQL.identifier(column), kinds)))
+
+
+def view_query(layout=DEFAULT_LAYOUT):
+    """The SELECT of the registry's view: every row with the VIEW_COLUMNS."""
+    orders = next((source for source in layout.documents if source.model == "sale.order"), None)
+    return SQL(
+        "SELECT %(columns)s, %(order_name)s AS sale_order_name FROM %(rows)s r%(join)s",
+        columns=SQL(", ").join(SQL.identifier("r", column) for column in COLUMNS),
+        order_name=SQL("o.name") if orders else SQL("NULL::varchar"),
+        rows=SQL.identifier(ROW_TABLE),
+        join=SQL(
+            " LEFT JOIN %s o ON o.id = %s", SQL.identifier(ROW_TABLE), _registry_id(SQL("r.sale_order_id"), orders.kind)
+        ) if orders else SQL(""),
+    )
 
 
 def source_query(layout=DEFAULT_LAYOUT):
