@@ -118,6 +118,10 @@ def add_arguments(parser):
     parser.add_argument("--without-links", action="store_true",
                         help="read one tag's or one product's documents through the registry rows, "
                              "not their link table (the path before 18.0.1.5.0), to compare both the same day")
+    parser.add_argument("--previous-paths", action="store_true",
+                        help="show the list's order column through the sales order field and count one tag's "
+                             "documents from the tag's date index alone (the paths before 18.0.1.7.0), "
+                             "to compare both the same day")
     parser.add_argument("--replica", action="store_true",
                         help="answer the queries on a streaming standby of the database's cluster "
                              "(built for the run and dropped at its end)")
@@ -500,6 +504,16 @@ def run(args, session):
         if args.without_links:
             # This process's registry reads one tag's or one product's documents through the rows.
             env.registry["sales.document"]._search_links = lambda self, *args, **kwargs: None
+        if args.previous_paths:
+            # This process's list reads the order's name from the order, and counts a tag's
+            # documents without a union of the rule alternatives.
+            from odoo.addons.sales_document_registry.tools import (
+                registry_store,  # only once Odoo is loaded
+            )
+
+            REGISTRY_LIST.pop("sale_order_name")
+            REGISTRY_LIST["sale_order_id"] = {"fields": {"display_name": {}}}
+            registry_store.LINK_BRANCH_COLUMNS.clear()
         started = time.perf_counter()
         facts, generated = registry_data.ensure_data(
             env, per_kind, _master_factory(env, args), seed=args.seed)
@@ -555,11 +569,13 @@ def _result(args, dbname, facts, counts, selected, by_role):
         title=(f"Registry at {sum(counts.values()):,} rows vs sale.order alone "
                f"({args.repeat} calls each, as {', '.join(by_role)}"
                f"{', on the replica' if args.replica else ''}"
-               f"{', tags and products through the rows' if args.without_links else ''})"),
+               f"{', tags and products through the rows' if args.without_links else ''}"
+               f"{', paths before 18.0.1.7.0' if args.previous_paths else ''})"),
         extra={
             "database": dbname,
             "answered_on": "replica" if args.replica else "primary",
             "tag_and_product_lists": "through the rows" if args.without_links else "from their links",
+            "previous_paths": args.previous_paths,
             "registry_rows": counts,
             "generation": {k: v for k, v in facts.items()
                            if k not in ("customers", "users", "teams", "tags", "products")},

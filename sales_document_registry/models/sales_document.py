@@ -343,7 +343,29 @@ class SalesDocument(models.Model):
             ):
                 return None
         self.browse().check_access("read")
-        conditions = self._where_calc(rest)
+        others = expression.AND([*(part for part in parts if part is not linked[0]), own_rules or []])
+        alternatives = registry_access.branches(access) if access and not order and not offset else None
+        if (
+            table in registry_store.LINK_BRANCH_COLUMNS and alternatives and len(alternatives) > 1
+            and all(map(_read_from_an_index, alternatives))
+        ):
+            # A bounded count: the union of each alternative's first links, as
+            # ``_union_of_branches`` takes them from the rows (each from the
+            # link index on the salesperson, customer's salesperson or model).
+            branches = [
+                self._link_query(table, value, expression.AND([others, alternative]), None, limit, 0).subselect()
+                for alternative in alternatives
+            ]
+            query = Query(self.env, self._table, SQL("(%s)", SQL(" UNION ").join(SQL("(%s)", b) for b in branches)))
+            query.limit = limit
+            return query
+        return self._link_query(table, value, rest, order, limit, offset)
+
+    @api.model
+    def _link_query(self, table, value, domain, order, limit, offset):
+        """The query of the documents linked to ``value`` in the link ``table`` that meet ``domain``
+        (conditions on the link's own columns only)."""
+        conditions = self._where_calc(domain)
         # The links, with every column of the view under the model's table
         # name: the ORM's conditions and order read the link's own columns,
         # the view's rows are joined for the rest (a count never reads them:

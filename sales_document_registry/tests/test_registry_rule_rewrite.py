@@ -231,6 +231,15 @@ class TestRegistryRuleRewrite(RegistryAccessRpcMixin, HttpCase, SalesDocumentCas
         self.assertFalse(linked(self.salesman, [*one_tag, ("partner_id", "=", self.customer.id)], limit=4))
         # The same domain with a condition on a column the links repeat still reads them.
         self.assertTrue(linked(self.salesman, [*one_tag, ("user_id", "!=", False)], limit=4))
+        # A bounded count of one tag's documents under several rule alternatives is the union of
+        # each alternative's first links (a page is not; nor are a product's links).
+        for user in (self.salesman, self.sales_manager, self.accountant):
+            Registry = self.env["sales.document"].with_user(user)
+            several = len(registry_access.branches(Registry._document_access_domain())) > 1
+            self.assertEqual(" UNION (" in Registry._search(one_tag, limit=1000).select().code, several, user.login)
+            self.assertNotIn(" UNION (", Registry._search(one_tag, limit=4, order="date desc, id desc").select().code)
+            product = [("product_id", "=", self.product.id)]
+            self.assertNotIn(" UNION (", Registry._search(product, limit=1000).select().code)
 
         def assert_same_as_rows(label):
             for user in (self.salesman, self.salesman_2, self.sales_manager, self.accountant, self.multi_manager):
