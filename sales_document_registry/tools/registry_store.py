@@ -81,8 +81,11 @@ COLUMNS = (*SOURCE_COLUMNS, *DERIVED_COLUMNS)
 # What the registry's view shows of each row besides its own columns: the
 # number of the row's sales order, which is the ``name`` of that order's own
 # registry row. A list shows it without reading the orders (each a row of
-# every ``sale_order`` column, on other pages than the registry rows). The
-# planner drops the join from every query that does not read the column.
+# every ``sale_order`` column, on other pages than the registry rows). It is a
+# sub-query of the view's select list, not a join: a query that does not read
+# the column does not run it, and its plan is the row table's own (a join
+# dropped by the planner would still keep the row's order id among the columns
+# a scan must give, and with it a count's index-only scans).
 VIEW_COLUMNS = (*COLUMNS, "sale_order_name")
 
 # What a tag or product link repeats of its document's registry row: the
@@ -857,14 +860,15 @@ def remove_sources(cr, layout, kinds):
 def view_query(layout=DEFAULT_LAYOUT):
     """The SELECT of the registry's view: every row with the VIEW_COLUMNS."""
     orders = next((source for source in layout.documents if source.model == "sale.order"), None)
+    order_name = SQL(
+        "(SELECT o.name FROM %s o WHERE o.id = %s)",
+        SQL.identifier(ROW_TABLE), _registry_id(SQL("r.sale_order_id"), orders.kind),
+    ) if orders else SQL("NULL::varchar")
     return SQL(
-        "SELECT %(columns)s, %(order_name)s AS sale_order_name FROM %(rows)s r%(join)s",
+        "SELECT %(columns)s, %(order_name)s AS sale_order_name FROM %(rows)s r",
         columns=SQL(", ").join(SQL.identifier("r", column) for column in COLUMNS),
-        order_name=SQL("o.name") if orders else SQL("NULL::varchar"),
+        order_name=order_name,
         rows=SQL.identifier(ROW_TABLE),
-        join=SQL(
-            " LEFT JOIN %s o ON o.id = %s", SQL.identifier(ROW_TABLE), _registry_id(SQL("r.sale_order_id"), orders.kind)
-        ) if orders else SQL(""),
     )
 
 
