@@ -115,6 +115,13 @@ def _read_from_an_index(alternative):
     )
 
 
+def _indexed_branches(alternatives):
+    """``alternatives`` when there are several and each is read from an index; else None."""
+    if alternatives and len(alternatives) > 1 and all(map(_read_from_an_index, alternatives)):
+        return alternatives
+    return None
+
+
 def _order_terms(order):
     """``order`` as comparable terms: ``"date DESC,id desc"`` and ``"date desc, id desc"`` are one order."""
     return [" ".join(term.lower().split()) for term in order.split(",")]
@@ -158,9 +165,12 @@ class SalesDocument(models.Model):
     currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     state = fields.Selection(STATES, string="Status", readonly=True)
     sale_order_id = fields.Many2one("sale.order", string="Sales Order", readonly=True)
+    # Not prefetched: reading other fields of the rows does not run the view's
+    # sub-query for each (``registry_store.VIEW_COLUMNS``).
     sale_order_name = fields.Char(
         string="Order Reference",
         readonly=True,
+        prefetch=False,
         help="The number of the sales order the document comes from.",
     )
     active = fields.Boolean(readonly=True)
@@ -328,7 +338,8 @@ class SalesDocument(models.Model):
             return None
         # The registry's own record rules too, should an integrator add some.
         own_rules = [] if self.env.su else self.env["ir.rule"]._compute_domain(self._name, "read")
-        rest = expression.AND([*(part for part in parts if part is not linked[0]), access or [], own_rules or []])
+        others = expression.AND([*(part for part in parts if part is not linked[0]), own_rules or []])
+        rest = expression.AND([others, access or []])
         if expression.NOT_OPERATOR in rest:
             return None
         for leaf in rest:
@@ -343,22 +354,17 @@ class SalesDocument(models.Model):
             ):
                 return None
         self.browse().check_access("read")
-        others = expression.AND([*(part for part in parts if part is not linked[0]), own_rules or []])
-        alternatives = registry_access.branches(access) if access and not order and not offset else None
-        if (
-            table in registry_store.LINK_BRANCH_COLUMNS and alternatives and len(alternatives) > 1
-            and all(map(_read_from_an_index, alternatives))
-        ):
+        alternatives = None
+        if table in registry_store.LINK_BRANCH_COLUMNS and access and not order and not offset:
+            alternatives = _indexed_branches(registry_access.branches(access))
+        if alternatives:
             # A bounded count: the union of each alternative's first links, as
             # ``_union_of_branches`` takes them from the rows (each from the
             # link index on the salesperson, customer's salesperson or model).
-            branches = [
+            return self._union_of([
                 self._link_query(table, value, expression.AND([others, alternative]), None, limit, 0).subselect()
                 for alternative in alternatives
-            ]
-            query = Query(self.env, self._table, SQL("(%s)", SQL(" UNION ").join(SQL("(%s)", b) for b in branches)))
-            query.limit = limit
-            return query
+            ], limit)
         return self._link_query(table, value, rest, order, limit, offset)
 
     @api.model
@@ -410,13 +416,17 @@ class SalesDocument(models.Model):
         """
         if order or offset or not limit:
             return None
-        alternatives = _branches_under(domain, access)
-        if alternatives is None or not all(map(_read_from_an_index, alternatives)):
+        alternatives = _indexed_branches(_branches_under(domain, access))
+        if alternatives is None:
             return None
-        parts = [
+        return self._union_of([
             super(SalesDocument, self)._search(expression.AND([domain or [], alternative]), limit=limit).subselect()
             for alternative in alternatives
-        ]
+        ], limit)
+
+    @api.model
+    def _union_of(self, parts, limit):
+        """A query of the ids that the sub-queries ``parts`` give, each once, up to ``limit``."""
         query = Query(self.env, self._table, SQL("(%s)", SQL(" UNION ").join(SQL("(%s)", part) for part in parts)))
         query.limit = limit
         return query
@@ -605,8 +615,8 @@ class SalesDocument(models.Model):
         registry_store.install_triggers(cr, layout)
         if new or registry_store.stored_version(cr) != layout.signature():
             registry_store.rebuild(cr, layout)
-        # The ORM reads plain projections of the store tables: the planner
-        # sees through them and uses the tables' indexes.
+        # The ORM reads projections of the store tables (the row table's with the
+        # order's number): the planner sees through them and uses the tables' indexes.
         cr.execute(SQL("CREATE VIEW %s AS (%s)", SQL.identifier(self._table), registry_store.view_query(layout)))
         cr.execute(SQL(
             "CREATE VIEW sales_document_tag_rel AS (SELECT document_id, tag_id FROM %s)",
