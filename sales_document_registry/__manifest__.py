@@ -2,7 +2,7 @@
     "name": "Sales Document Registry",
     "summary": "One standard, one registry and one process for every sales "
     "document: orders, deliveries, invoices, credit notes and payments",
-    "version": "18.0.1.7.0",
+    "version": "18.0.1.8.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "author": "Sales Document Registry contributors",

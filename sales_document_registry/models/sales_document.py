@@ -122,6 +122,30 @@ def _indexed_branches(alternatives):
     return None
 
 
+def _whole_rows_of(domain):
+    """Whether ``domain`` names one or a few values of a column whose index holds every
+    column of the row (``registry_store.WHOLE_ROW_KEYS``: one customer's documents) and,
+    besides, only columns of the row: its rows are then read from that index alone."""
+    parts = registry_access.conjuncts(domain or [])
+    if not parts:
+        return False
+    leaves = [leaf for part in parts for leaf in part if expression.is_leaf(leaf)]
+    if any(leaf[0] not in registry_store.COLUMNS for leaf in leaves
+           if leaf not in (expression.TRUE_LEAF, expression.FALSE_LEAF)):
+        return False
+    for part in parts:
+        if len(part) != 1 or not expression.is_leaf(part[0]):
+            continue
+        name, operator, value = part[0]
+        if name not in registry_store.WHOLE_ROW_KEYS:
+            continue
+        if operator == "=" and registry_access._is_id(value):
+            return True
+        if operator == "in" and isinstance(value, (list, tuple)) and value and all(map(registry_access._is_id, value)):
+            return True
+    return False
+
+
 def _order_terms(order):
     """``order`` as comparable terms: ``"date DESC,id desc"`` and ``"date desc, id desc"`` are one order."""
     return [" ".join(term.lower().split()) for term in order.split(",")]
@@ -434,20 +458,26 @@ class SalesDocument(models.Model):
     @api.model
     @api.readonly
     def search_fetch(self, domain, field_names, offset=0, limit=None, order=None):
-        """The ids first, then their rows.
+        """The ids first, then their rows; one customer's rows at once.
 
         The ORM reads a page's columns in the statement that finds it: every
         row a filter or a rule rejects is then read from the table first. The
-        ids alone are found in the registry's covering indexes (customer,
-        salesperson, links), rejected rows included, and only the page's rows
-        are read, by primary key. The access rules were applied by the
-        search: the rows are read without checking them again.
+        ids alone are found in the registry's covering indexes (salesperson,
+        customer's salesperson, model, links), rejected rows included, and
+        only the page's rows are read, by primary key. One customer's
+        documents are the exception: the customer's index holds every column
+        of the row, so the page is read in the statement that finds it, from
+        one range of that index, where the rows by primary key would be as
+        many table pages. The access rules were applied by the search: the
+        rows are read without checking them again.
         """
         query = self._search(domain, offset=offset, limit=limit, order=order or self._order)
         if query.is_empty():
             return self.browse()
-        records = self.browse(query.get_result_ids())
         fields_to_fetch = self._determine_fields_to_fetch(field_names)
+        if _whole_rows_of(domain):
+            return self._fetch_query(query, fields_to_fetch)
+        records = self.browse(query.get_result_ids())
         if records and fields_to_fetch:
             self._fetch_query(records._as_query(ordered=False), fields_to_fetch)
         return records

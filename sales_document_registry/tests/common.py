@@ -265,6 +265,9 @@ class RegistryAccessRpcMixin:
                    for product in expected.product_ids[:1]]
         filters += [([("tag_ids", "in", [tag.id])], lambda row, tag=tag: tag in row.tag_ids)
                     for tag in expected.tag_ids[:1]]
+        # One customer's documents (read from the customer's index, found and read at once).
+        filters += [([("partner_id", "=", partner.id)], lambda row, partner=partner: row.partner_id == partner)
+                    for partner in expected.partner_id[:1]]
         for domain, matches in filters:
             linked = {row.id for row in expected if matches(row)}
             wanted = [row_id for row_id in newest_first if row_id in linked]
@@ -274,6 +277,19 @@ class RegistryAccessRpcMixin:
             for limit in (1, len(wanted) + 5):
                 count = self._rpc_as(user, "sales.document", "search_count", domain, limit=limit, context=context)
                 self.assertEqual(count, min(limit, len(wanted)), f"{label}: {domain} count up to {limit}")
+        for partner in expected.partner_id[:1]:
+            # What the list shows of them, read in the statement that finds them.
+            shown = self._rpc_as(
+                user, "sales.document", "search_read", [("partner_id", "in", partner.ids)],
+                ["name", "doc_type", "state", "amount_total", "sale_order_name"], limit=80, context=context,
+            )
+            rows = expected.filtered(lambda row, partner=partner: row.partner_id == partner)
+            self.assertEqual(
+                [(r["id"], r["name"], r["doc_type"], r["state"], r["sale_order_name"]) for r in shown],
+                [(row.id, row.name, row.doc_type, row.state, row.sale_order_name)
+                 for row in rows.sorted(lambda row: newest_first.index(row.id))][:80],
+                f"{label}: one customer's list",
+            )
         by_state = {}
         for row in expected:
             by_state[row.state] = by_state.get(row.state, 0) + 1

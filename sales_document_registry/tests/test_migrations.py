@@ -60,18 +60,33 @@ class TestMigrations(TransactionCase):
         self.env["sales.document"].init()
         self.assertFalse(any(self.env["sales.document"]._store_differences().values()))
 
-    def test_18_0_1_6_0_replaces_the_model_index(self):
-        """The row table's index on the model becomes a covering index: the migration drops the
-        index it replaces, which the update itself keeps, and the update creates the new one."""
-        script = load_script("18.0.1.6.0", "pre-migrate")
+    def _assert_replaces_index(self, version, previous, old, definition, new):
+        """The pre-migration of ``version`` drops the row table's index ``old`` (created here
+        with ``definition``), which the update itself keeps; the update creates ``new``."""
+        script = load_script(version, "pre-migrate")
         self.env.cr.execute(SQL(
-            "CREATE INDEX sales_document_row_model_date_idx ON sales_document_row (res_model, date DESC, id DESC)"
+            "CREATE INDEX %s ON sales_document_row %s", SQL.identifier(old), SQL(definition)
         ))
         self.env["sales.document"].init()
-        self.assertTrue(self._index_exists("sales_document_row_model_date_idx"))
-        self.assertTrue(self._index_exists("sales_document_row_model_cover_idx"))
-        script.migrate(self.env.cr, "18.0.1.5.0")
-        self.assertFalse(self._index_exists("sales_document_row_model_date_idx"))
-        self.assertTrue(self._index_exists("sales_document_row_model_cover_idx"))
+        self.assertTrue(self._index_exists(old))
+        self.assertTrue(self._index_exists(new))
+        script.migrate(self.env.cr, previous)
+        self.assertFalse(self._index_exists(old))
+        self.assertTrue(self._index_exists(new))
         # A fresh install runs no migration; a second run finds nothing to do.
-        script.migrate(self.env.cr, "18.0.1.5.0")
+        script.migrate(self.env.cr, previous)
+
+    def test_18_0_1_6_0_replaces_the_model_index(self):
+        """The row table's index on the model becomes a covering index."""
+        self._assert_replaces_index(
+            "18.0.1.6.0", "18.0.1.5.0", "sales_document_row_model_date_idx",
+            "(res_model, date DESC, id DESC)", "sales_document_row_model_cover_idx",
+        )
+
+    def test_18_0_1_8_0_replaces_the_customer_index(self):
+        """The row table's index on the customer comes to hold every column of the row."""
+        self._assert_replaces_index(
+            "18.0.1.8.0", "18.0.1.7.0", "sales_document_row_partner_cover_idx",
+            "(partner_id, date DESC, id DESC) INCLUDE (active, company_id)",
+            "sales_document_row_partner_rows_idx",
+        )

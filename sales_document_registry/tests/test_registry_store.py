@@ -1,4 +1,5 @@
 import json
+from contextlib import contextmanager
 from unittest.mock import patch
 
 from lxml import etree
@@ -10,6 +11,8 @@ from odoo.tools import SQL
 
 from .common import CommittedDataMixin, SalesDocumentCase
 
+# The test that says whether a page is read where it is found.
+WHOLE_ROWS = "odoo.addons.sales_document_registry.models.sales_document._whole_rows_of"
 NO_DIFFERENCE = {"rows": 0, "tags": 0, "products": 0, "summary": 0}
 
 
@@ -140,14 +143,82 @@ class TestRegistryStore(SalesDocumentCase):
         self.assertEqual(set(rows.mapped("sale_order_name")), {"RENAMED-ORDER"})
         order.invalidate_recordset()
 
-        # The specification the web client sends for the list view's fields.
+        specification = self._list_specification()
+        self.assertIn("sale_order_name", specification)
+        manager_registry = Registry.with_user(self.sales_manager)
+        with self._recording() as statements:
+            result = manager_registry.web_search_read([("partner_id", "=", self.customer.id)], specification)
+        shown = {record["id"]: record["sale_order_name"] for record in result["records"]}
+        self.assertEqual({shown[row_id] for row_id in rows.ids}, {"RENAMED-ORDER"})
+        self.assertTrue(statements)
+        self.assertFalse([statement for statement in statements if '"sale_order"' in statement])
+
+        # A count of one customer's rows reads the covering index alone, through the view as
+        # on the table (an index path, whatever the table's size; a dropped join would still
+        # make it read the rows).
+        self._index_paths_only()
+        for table in ("sales_document_row", "sales_document"):
+            counted = self._plan(SQL("SELECT count(*) FROM %s WHERE partner_id = %s", SQL.identifier(table), self.customer.id))
+            self.assertIn('"Node Type": "Index Only Scan"', counted, table)
+            self.assertEqual(counted.count('"Relation Name": "sales_document_row"'), 1, table)
+        shown = self._plan(SQL("SELECT sale_order_name FROM sales_document WHERE id = ANY(%s)", rows.ids))
+        self.assertEqual(shown.count('"Relation Name": "sales_document_row"'), 2)
+
+    def test_one_customers_page_is_read_from_the_customers_index(self):
+        """A page of one customer's documents, every column the list shows, is read in the
+        statement that finds it, from the customer's index alone, under each role's rules;
+        it holds the same rows and values as the page read by id."""
+        # The other customer is the second salesperson's: the first sees his own order's rows.
+        self._full_flow(partner_id=self.other_customer.id, tag_ids=[Command.set(self.tag.ids)])
+        self._full_flow(partner_id=self.other_customer.id, user_id=self.salesman_2.id)
+        self.env.flush_all()
+        specification = self._list_specification()
+        domain = [("partner_id", "=", self.other_customer.id)]
+        pages = {}
+        for user in (self.salesman, self.sales_manager):
+            Registry = self.env["sales.document"].with_user(user)
+            with self._recording() as statements:
+                result = Registry.web_search_read(domain, specification, limit=80)
+            with patch(WHOLE_ROWS, return_value=False):
+                by_id = Registry.web_search_read(domain, specification, limit=80)
+            self.assertEqual(result, by_id, user.login)
+            pages[user] = {record["id"] for record in result["records"]}
+            # One statement reads the rows, found and read at once ...
+            reads = [statement for statement in statements if '"sales_document"."doc_type"' in statement]
+            self.assertEqual(len(reads), 1, user.login)
+            self.assertNotIn('"sales_document"."id" IN', reads[0], user.login)
+            # ... from the customer's index, and the table only for the order's number.
+            self._index_paths_only()
+            read_plan = self._plan(SQL(reads[0].replace("%", "%%")))
+            scans = self._row_scans(json.loads(read_plan))
+            # The view's rows are ``r``; ``o`` is the order's row, for its number.
+            self.assertEqual(sorted(scans), ["o", "r"], user.login)
+            self.assertEqual(
+                scans["r"], ("Index Only Scan", "sales_document_row_partner_rows_idx"), user.login
+            )
+            self.env.cr.execute(SQL("RESET enable_seqscan; RESET enable_bitmapscan"))
+        # The rules were applied in that statement: the salesperson does not see the other
+        # salesperson's order and invoice.
+        self.assertLess(pages[self.salesman], pages[self.sales_manager])
+        # A page with a condition the customer's index cannot answer is found by id first.
+        Registry = self.env["sales.document"].with_user(self.sales_manager)
+        with self._recording() as statements:
+            Registry.web_search_read([*domain, ("tag_ids", "in", self.tag.ids)], specification, limit=80)
+        self.assertTrue([statement for statement in statements if '"sales_document"."id" IN' in statement])
+
+    def _list_specification(self):
+        """The specification the web client sends for the list view's fields."""
+        Registry = self.env["sales.document"]
         arch = etree.fromstring(Registry.get_views([(False, "list")])["views"]["list"]["arch"])
-        specification = {
+        return {
             node.get("name"): {"fields": {"display_name": {}}}
             if Registry._fields[node.get("name")].type in ("many2one", "many2many") else {}
             for node in arch.iterchildren("field")
         }
-        self.assertIn("sale_order_name", specification)
+
+    @contextmanager
+    def _recording(self):
+        """The statements the test cursor runs in the block, parameters bound."""
         statements = []
         cursor = self.env.cr
         execute = type(cursor).execute
@@ -157,28 +228,26 @@ class TestRegistryStore(SalesDocumentCase):
             statements.append(cursor._obj.query.decode())
             return result
 
-        manager_registry = Registry.with_user(self.sales_manager)
         with patch.object(cursor, "execute", recording):
-            result = manager_registry.web_search_read([("partner_id", "=", self.customer.id)], specification)
-        shown = {record["id"]: record["sale_order_name"] for record in result["records"]}
-        self.assertEqual({shown[row_id] for row_id in rows.ids}, {"RENAMED-ORDER"})
-        self.assertTrue(statements)
-        self.assertFalse([statement for statement in statements if '"sale_order"' in statement])
+            yield statements
 
-        def plan(query):
-            self.env.cr.execute(SQL("EXPLAIN (FORMAT JSON) %s", query))
-            return json.dumps(self.env.cr.fetchone()[0])
-
-        # A count of one customer's rows reads the covering index alone, through the view as
-        # on the table (an index path, whatever the table's size; a dropped join would still
-        # make it read the rows).
+    def _index_paths_only(self):
+        """Plans by index whatever the tables' size (a test database holds a few rows)."""
         self.env.cr.execute(SQL("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off"))
-        for table in ("sales_document_row", "sales_document"):
-            counted = plan(SQL("SELECT count(*) FROM %s WHERE partner_id = %s", SQL.identifier(table), self.customer.id))
-            self.assertIn('"Node Type": "Index Only Scan"', counted, table)
-            self.assertEqual(counted.count('"Relation Name": "sales_document_row"'), 1, table)
-        shown = plan(SQL("SELECT sale_order_name FROM sales_document WHERE id = ANY(%s)", rows.ids))
-        self.assertEqual(shown.count('"Relation Name": "sales_document_row"'), 2)
+
+    def _row_scans(self, plan):
+        """``alias -> (node type, index)`` of the plan's scans of the row table."""
+        scans, nodes = {}, [node["Plan"] for node in plan]
+        while nodes:
+            node = nodes.pop()
+            if node.get("Relation Name") == "sales_document_row":
+                scans[node["Alias"]] = (node["Node Type"], node.get("Index Name"))
+            nodes.extend(node.get("Plans", ()))
+        return scans
+
+    def _plan(self, query):
+        self.env.cr.execute(SQL("EXPLAIN (FORMAT JSON) %s", query))
+        return json.dumps(self.env.cr.fetchone()[0])
 
     def test_non_sales_documents_stay_out(self):
         """A vendor bill and a delivery without an order are not registry rows."""

@@ -293,20 +293,33 @@ class Layout:
 
 DEFAULT_LAYOUT = Layout()
 
+# What counts, record rules and monthly sums read of a row.
+COVERED_COLUMNS = ("active", "company_id", "res_model", "res_id", "user_id", "partner_user_id", "team_id", "amount_total")
+
+# The row columns whose index holds every column of the row: one customer's
+# documents (the customer form's history, the list filtered on a customer)
+# are then one range of that index, read without visiting the table, where a
+# customer's rows lie on as many table pages as they are rows.
+WHOLE_ROW_KEYS = ("partner_id",)
+
+
 def _covering(key):
-    """A row index on ``key`` in the default order that also holds what counts, rules and monthly sums read."""
-    covered = ("active", "company_id", "res_model", "res_id", "user_id", "partner_user_id", "team_id", "amount_total")
-    return f"({key}, date DESC, id DESC) INCLUDE ({', '.join(column for column in covered if column != key)})"
+    """A row index on ``key`` in the default order that also holds what counts, rules and monthly sums read
+    (every other column of the row when ``key`` is one of ``WHOLE_ROW_KEYS``)."""
+    covered = COLUMNS if key in WHOLE_ROW_KEYS else COVERED_COLUMNS
+    held = ", ".join(column for column in covered if column not in (key, "date", "id"))
+    return f"({key}, date DESC, id DESC) INCLUDE ({held})"
 
 
 # Indexes of the row table: the default order, and the filters users apply.
 ROW_INDEXES = {
     "date_id": "(date DESC, id DESC)",
-    # One customer's (salesperson's, customer's salesperson's, model's) documents:
-    # with what counts, rules and monthly sums read, so that a page's ids, the
-    # count and the pivots read the index alone.
+    # One salesperson's (customer's salesperson's, model's) documents: with
+    # what counts, rules and monthly sums read, so that a page's ids, the
+    # count and the pivots read the index alone. One customer's: the whole row.
+    "partner_rows": _covering("partner_id"),
     **{f"{name}_cover": _covering(key) for name, key in (
-        ("partner", "partner_id"), ("user", "user_id"), ("partner_user", "partner_user_id"), ("model", "res_model"),
+        ("user", "user_id"), ("partner_user", "partner_user_id"), ("model", "res_model"),
     )},
     "team_date": "(team_id, date DESC)",
     "order": "(sale_order_id)",
