@@ -122,6 +122,10 @@ def add_arguments(parser):
                         help="show the list's order column through the sales order field and count one tag's "
                              "documents from the tag's date index alone (the paths before 18.0.1.7.0), "
                              "to compare both the same day")
+    parser.add_argument("--pages-by-id", action="store_true",
+                        help="find a page of one customer's documents by id first and then read its rows "
+                             "by primary key, as every other page (the path before 18.0.1.8.0), "
+                             "to compare both the same day")
     parser.add_argument("--replica", action="store_true",
                         help="answer the queries on a streaming standby of the database's cluster "
                              "(built for the run and dropped at its end)")
@@ -514,6 +518,13 @@ def run(args, session):
             REGISTRY_LIST.pop("sale_order_name")
             REGISTRY_LIST["sale_order_id"] = {"fields": {"display_name": {}}}
             registry_store.LINK_BRANCH_COLUMNS.clear()
+        if args.pages_by_id:
+            # This process's registry reads one customer's page by primary key, after its ids.
+            from odoo.addons.sales_document_registry.models import (
+                sales_document,  # only once Odoo is loaded
+            )
+
+            sales_document._whole_rows_of = lambda domain: False
         started = time.perf_counter()
         facts, generated = registry_data.ensure_data(
             env, per_kind, _master_factory(env, args), seed=args.seed)
@@ -570,12 +581,14 @@ def _result(args, dbname, facts, counts, selected, by_role):
                f"({args.repeat} calls each, as {', '.join(by_role)}"
                f"{', on the replica' if args.replica else ''}"
                f"{', tags and products through the rows' if args.without_links else ''}"
-               f"{', paths before 18.0.1.7.0' if args.previous_paths else ''})"),
+               f"{', paths before 18.0.1.7.0' if args.previous_paths else ''}"
+               f"{', customer pages by id' if args.pages_by_id else ''})"),
         extra={
             "database": dbname,
             "answered_on": "replica" if args.replica else "primary",
             "tag_and_product_lists": "through the rows" if args.without_links else "from their links",
             "previous_paths": args.previous_paths,
+            "customer_pages": "by id first" if args.pages_by_id else "found and read at once",
             "registry_rows": counts,
             "generation": {k: v for k, v in facts.items()
                            if k not in ("customers", "users", "teams", "tags", "products")},
