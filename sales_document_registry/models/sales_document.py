@@ -486,7 +486,16 @@ class SalesDocument(models.Model):
         result = super()._check_access(operation)
         if result or self.env.su or not self._ids or operation != "read":
             return result
-        visible = self.browse(self.with_context(active_test=False)._search([("id", "in", self._ids)]))
+        domain = [("id", "in", self._ids)]
+        # Rows just read from one customer's index (``search_fetch``) are checked in that
+        # index too: by primary key, each would be a table page of its own, read again. The
+        # customer comes from the cache; the condition can only narrow what is visible.
+        field = self._fields["partner_id"]
+        if not any(self.env.cache.get_missing_ids(self, field)):
+            partners = set(self.env.cache.get_values(self, field))
+            if len(partners) == 1 and None not in partners:
+                domain.append(("partner_id", "=", partners.pop()))
+        visible = self.browse(self.with_context(active_test=False)._search(domain))
         forbidden = self - visible
         if forbidden:
             return forbidden, lambda: self.env["ir.rule"]._make_access_error(operation, forbidden)

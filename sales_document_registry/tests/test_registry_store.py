@@ -196,6 +196,12 @@ class TestRegistryStore(SalesDocumentCase):
             self.assertEqual(
                 scans["r"], ("Index Only Scan", "sales_document_row_partner_rows_idx"), user.login
             )
+            # The access check of the rows read (``read``) looks in the same index.
+            checks = [statement for statement in statements if '"sales_document"."id" IN' in statement]
+            self.assertEqual(len(checks), 1, user.login)
+            self.assertIn('"sales_document"."partner_id" =', checks[0], user.login)
+            checked = self._row_scans(json.loads(self._plan(SQL(checks[0].replace("%", "%%")))))
+            self.assertEqual(checked, {"r": ("Index Only Scan", "sales_document_row_partner_rows_idx")}, user.login)
             self.env.cr.execute(SQL("RESET enable_seqscan; RESET enable_bitmapscan"))
         # The rules were applied in that statement: the salesperson does not see the other
         # salesperson's order and invoice.
