@@ -489,12 +489,13 @@ class SalesDocument(models.Model):
         domain = [("id", "in", self._ids)]
         # Rows just read from one customer's index (``search_fetch``) are checked in that
         # index too: by primary key, each would be a table page of its own, read again. The
-        # customer comes from the cache; the condition can only narrow what is visible.
-        field = self._fields["partner_id"]
-        if not any(self.env.cache.get_missing_ids(self, field)):
-            partners = set(self.env.cache.get_values(self, field))
-            if len(partners) == 1 and None not in partners:
-                domain.append(("partner_id", "=", partners.pop()))
+        # key comes from the cache; the condition can only narrow what is visible.
+        for key in registry_store.WHOLE_ROW_KEYS:
+            field = self._fields[key]
+            values = set(self.env.cache.get_values(self, field))
+            if len(values) == 1 and None not in values and not any(self.env.cache.get_missing_ids(self, field)):
+                domain.append((key, "=", values.pop()))
+                break
         visible = self.browse(self.with_context(active_test=False)._search(domain))
         forbidden = self - visible
         if forbidden:
